@@ -1,0 +1,60 @@
+# Two commands matter: `make run` and `make test`. The rest are helpers.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+
+.PHONY: run test lint format lock clean
+
+run: $(VENV)/.base node_modules/.package-lock.json
+	$(MANAGE) migrate --noinput
+	$(MANAGE) seed_demo --if-empty
+	@echo ""
+	@echo "  Squad health check: http://127.0.0.1:8000/"
+	@echo "  Demo logins (password: demo): member, coach, lead, admin"
+	@echo ""
+	$(MANAGE) runserver 127.0.0.1:8000
+
+test: $(VENV)/.dev node_modules/.package-lock.json
+	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+$(VENV)/bin/python:
+	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.base: requirements.lock | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -r requirements.lock
+	touch $@
+
+$(VENV)/.dev: requirements-dev.lock requirements.lock | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -r requirements-dev.lock
+	touch $@ $(VENV)/.base
+
+node_modules/.package-lock.json: package-lock.json package.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# Re-pin every Python dependency (with its own dependencies) from pyproject.toml.
+lock:
+	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
+	$(PYTHON) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+	  open(".lockenv/base.in", "w").write("\n".join(p["dependencies"])); \
+	  open(".lockenv/dev.in", "w").write("\n".join(p["optional-dependencies"]["dev"]))'
+	.lockenv/bin/pip install --quiet -r .lockenv/base.in
+	{ echo "# Pinned runtime dependencies (regenerate with: make lock)"; .lockenv/bin/pip freeze; } > requirements.lock
+	.lockenv/bin/pip install --quiet -r .lockenv/dev.in
+	{ echo "# Pinned development dependencies (regenerate with: make lock)"; echo "-r requirements.lock"; \
+	  .lockenv/bin/pip freeze | grep -vxFf requirements.lock; } > requirements-dev.lock
+	rm -rf .lockenv
+
+clean:
+	rm -rf $(VENV) node_modules staticfiles

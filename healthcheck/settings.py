@@ -1,0 +1,217 @@
+"""Settings, all read from the environment, with safe development defaults.
+
+Every variable read here is documented in the README. A bad value stops start-up
+with a message that names the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import zoneinfo
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def envbool(name: str, default: str) -> bool:
+    value = os.environ.get(name, default).strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
+
+
+def envint(name: str, default: str, *, minimum: int | None = None) -> int:
+    value = os.environ.get(name, default)
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {number}")
+    return number
+
+
+def envfloat(name: str, default: str) -> float:
+    value = os.environ.get(name, default)
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
+
+
+def envlist(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def database_from_url(url: str) -> dict:
+    """Turn DATABASE_URL (sqlite:///path or postgres://user:pw@host:port/name) into a DATABASES entry."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        path = unquote(parts.path)
+        # sqlite:///db.sqlite3 is relative to the project folder, sqlite:////var/db.sqlite3 absolute.
+        name = Path(path[1:]) if path.startswith("//") else BASE_DIR / path.lstrip("/")
+        if not path.strip("/"):
+            raise ImproperlyConfigured("DATABASE_URL for sqlite needs a file name: sqlite:///db.sqlite3")
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": name}
+    if parts.scheme in ("postgres", "postgresql"):
+        name = unquote(parts.path.lstrip("/"))
+        if not name:
+            raise ImproperlyConfigured("DATABASE_URL for PostgreSQL needs a database name")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ImproperlyConfigured("DATABASE_URL has a bad port number") from None
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": name,
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(port or ""),
+            "OPTIONS": dict(parse_qsl(parts.query)),
+            "CONN_MAX_AGE": envint("DB_CONN_MAX_AGE", "60", minimum=0),
+            "CONN_HEALTH_CHECKS": True,
+        }
+    raise ImproperlyConfigured(
+        f"DATABASE_URL must start with sqlite:// or postgres://, not {parts.scheme or url!r}"
+    )
+
+
+DEBUG = envbool("DEBUG", "true")
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+    SECRET_KEY = "development-only-key-never-use-in-production-0123456789abcdef"
+
+# Ballots are found by a keyed hash of the voter. Keep this secret stable while rounds
+# are open: changing it makes people's own ballots unreachable for editing.
+BALLOT_SECRET = os.environ.get("BALLOT_SECRET", "") or SECRET_KEY
+
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost" if not DEBUG else "*")
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "crispy_forms",
+    "crispy_bootstrap5",
+    "django_htmx",
+    "surveys",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "healthcheck.urls"
+WSGI_APPLICATION = "healthcheck.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": database_from_url(os.environ.get("DATABASE_URL", "sqlite:///db.sqlite3"))}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "surveys:home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+try:
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    raise ImproperlyConfigured(f"TIME_ZONE {TIME_ZONE!r} is not a known time zone") from None
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    # Front-end packages come from npm (`npm ci`); they are served, never copied into the tree.
+    ("vendor/bootstrap", BASE_DIR / "node_modules" / "bootstrap" / "dist"),
+]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+WHITENOISE_MAX_AGE = 365 * 24 * 3600 if not DEBUG else 0
+
+CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# The rules of the health check (see DESIGN.md, "Rules").
+HEALTHCHECK_SCORE = {
+    "green": envfloat("SCORE_GREEN", "2"),
+    "yellow": envfloat("SCORE_YELLOW", "1"),
+    "red": envfloat("SCORE_RED", "0"),
+}
+HEALTHCHECK_LIGHT_GREEN_AT = envfloat("LIGHT_GREEN_AT", "1.5")
+HEALTHCHECK_LIGHT_RED_BELOW = envfloat("LIGHT_RED_BELOW", "0.75")
+HEALTHCHECK_TREND_ARROW_AT = envfloat("TREND_ARROW_AT", "0.34")
+HEALTHCHECK_CHANGE_AT = envfloat("CHANGE_AT", "0.25")
+HEALTHCHECK_MIN_RESPONSES = envint("MIN_RESPONSES", "3", minimum=1)
+
+if not HEALTHCHECK_SCORE["red"] <= HEALTHCHECK_SCORE["yellow"] <= HEALTHCHECK_SCORE["green"]:
+    raise ImproperlyConfigured("SCORE_RED <= SCORE_YELLOW <= SCORE_GREEN must hold")
+if HEALTHCHECK_LIGHT_RED_BELOW > HEALTHCHECK_LIGHT_GREEN_AT:
+    raise ImproperlyConfigured("LIGHT_RED_BELOW must not be above LIGHT_GREEN_AT")
+if not 0 < HEALTHCHECK_TREND_ARROW_AT <= 1:
+    raise ImproperlyConfigured("TREND_ARROW_AT must be above 0 and at most 1")
+if HEALTHCHECK_CHANGE_AT <= 0:
+    raise ImproperlyConfigured("CHANGE_AT must be above 0")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+}

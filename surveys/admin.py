@@ -1,0 +1,98 @@
+"""Django admin for staff: the organisation, its decks and rounds. Ballots and answers never appear here."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db import transaction
+from django.http import HttpRequest
+
+from .models import HealthCard, Round, RoundCard, Squad, SquadRole, Tribe, TribeRole
+from .services import deck_copy_default
+
+
+class SquadInline(admin.TabularInline):
+    model = Squad
+    fields = ["name", "slug", "position"]
+    prepopulated_fields = {"slug": ["name"]}
+    extra = 0
+
+
+@admin.register(Tribe)
+class TribeAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [SquadInline]
+
+    def save_model(self, request: HttpRequest, obj: Tribe, form, change: bool) -> None:
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if not change:
+                deck_copy_default(tribe=obj)
+
+
+@admin.register(Squad)
+class SquadAdmin(admin.ModelAdmin):
+    list_display = ["name", "tribe", "position", "slug"]
+    list_filter = ["tribe"]
+    search_fields = ["name", "slug", "tribe__name"]
+    prepopulated_fields = {"slug": ["name"]}
+    list_select_related = ["tribe"]
+
+
+@admin.register(SquadRole)
+class SquadRoleAdmin(admin.ModelAdmin):
+    list_display = ["user", "role", "squad", "tribe"]
+    list_filter = ["role", "squad__tribe"]
+    search_fields = ["user__username", "user__email", "squad__name"]
+    autocomplete_fields = ["user", "squad"]
+    list_select_related = ["user", "squad__tribe"]
+
+    @admin.display(ordering="squad__tribe__name")
+    def tribe(self, obj: SquadRole) -> Tribe:
+        return obj.squad.tribe
+
+
+@admin.register(TribeRole)
+class TribeRoleAdmin(admin.ModelAdmin):
+    list_display = ["user", "role", "tribe"]
+    list_filter = ["role", "tribe"]
+    search_fields = ["user__username", "user__email", "tribe__name"]
+    autocomplete_fields = ["user", "tribe"]
+    list_select_related = ["user", "tribe"]
+
+
+@admin.register(HealthCard)
+class HealthCardAdmin(admin.ModelAdmin):
+    list_display = ["name", "tribe", "position", "retired"]
+    list_filter = ["retired", "tribe"]
+    search_fields = ["name", "awesome", "crappy"]
+    list_select_related = ["tribe"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: HealthCard | None = None) -> bool:
+        # A card with answers is retired instead, so that history keeps its meaning.
+        if obj is not None and (obj.answers.exists() or obj.round_cards.exists()):
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+class RoundCardInline(admin.TabularInline):
+    model = RoundCard
+    fields = ["card", "position"]
+    autocomplete_fields = ["card"]
+    extra = 0
+
+
+@admin.register(Round)
+class RoundAdmin(admin.ModelAdmin):
+    list_display = ["title", "tribe", "state", "opens_at", "closes_at"]
+    list_filter = ["state", "tribe"]
+    search_fields = ["title", "tribe__name"]
+    date_hierarchy = "opens_at"
+    list_select_related = ["tribe"]
+    inlines = [RoundCardInline]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Round | None = None) -> bool:
+        if obj is not None and obj.ballots.exists():
+            return False
+        return super().has_delete_permission(request, obj)

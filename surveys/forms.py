@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django import forms
+
+from .models import COMMENT_MAX_LENGTH, Answer, Colour, HealthCard, Trend
+from .services import AnswerInput
+
+CARD_FIELD = re.compile(r"^card-(?P<card_id>[^-]+)-(?P<part>[a-z]+)$")
+
+COLOUR_HINTS = {
+    Colour.GREEN: "Happy with this",
+    Colour.YELLOW: "Some problems",
+    Colour.RED: "Needs support",
+}
+
+
+@dataclass
+class CardFields:
+    """The three fields of one card on the ballot, kept together for the template."""
+
+    card: HealthCard
+    colour: forms.BoundField
+    trend: forms.BoundField
+    comment: forms.BoundField
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.colour.value())
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.colour.errors or self.trend.errors or self.comment.errors)
+
+
+class BallotForm(forms.Form):
+    """All cards of a round on one form: a colour, a trend and a comment for each."""
+
+    def __init__(self, cards: Iterable[HealthCard], *args, answers: Iterable[Answer] = (), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.cards = list(cards)
+        for answer in answers:
+            prefix = f"card-{answer.card_id}"
+            self.initial[f"{prefix}-colour"] = answer.colour
+            self.initial[f"{prefix}-trend"] = answer.trend
+            self.initial[f"{prefix}-comment"] = answer.comment
+        for card in self.cards:
+            prefix = f"card-{card.pk}"
+            self.fields[f"{prefix}-colour"] = forms.ChoiceField(
+                label="How is it?",
+                choices=Colour.choices,
+                required=False,
+                widget=forms.RadioSelect,
+                error_messages={"invalid_choice": "Choose green, yellow or red."},
+            )
+            self.fields[f"{prefix}-trend"] = forms.ChoiceField(
+                label="Where is it heading?",
+                choices=Trend.choices,
+                required=False,
+                widget=forms.RadioSelect,
+                error_messages={"invalid_choice": "Choose improving, stable or getting worse."},
+            )
+            self.fields[f"{prefix}-comment"] = forms.CharField(
+                label="Comment (optional, anonymous)",
+                required=False,
+                max_length=COMMENT_MAX_LENGTH,
+                widget=forms.Textarea(attrs={"rows": 2}),
+                error_messages={
+                    "max_length": f"Keep the comment to {COMMENT_MAX_LENGTH:,} characters "
+                    "(it has %(show_value)d).",
+                    "null_characters_not_allowed": "The comment holds a hidden NUL character; "
+                    "remove it and save again.",
+                },
+            )
+
+    def card_fields(self) -> list[CardFields]:
+        return [
+            CardFields(
+                card=card,
+                colour=self[f"card-{card.pk}-colour"],
+                trend=self[f"card-{card.pk}-trend"],
+                comment=self[f"card-{card.pk}-comment"],
+            )
+            for card in self.cards
+        ]
+
+    def answered_count(self) -> int:
+        return sum(1 for group in self.card_fields() if group.answered)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        known = {str(card.pk) for card in self.cards}
+        for key in self.data:
+            match = CARD_FIELD.match(key)
+            if match and match["card_id"] not in known:
+                raise forms.ValidationError(
+                    "This ballot names a card that is not part of this health check. "
+                    "Reload the page and try again; nothing was saved.",
+                    code="unknown_card",
+                )
+        for card in self.cards:
+            prefix = f"card-{card.pk}"
+            has_colour = bool(cleaned.get(f"{prefix}-colour"))
+            extras = cleaned.get(f"{prefix}-trend") or cleaned.get(f"{prefix}-comment", "").strip()
+            if extras and not has_colour and f"{prefix}-colour" not in self.errors:
+                self.add_error(f"{prefix}-colour", "Choose a colour to save your trend and comment.")
+        if not self.errors and not any(cleaned.get(f"card-{c.pk}-colour") for c in self.cards):
+            raise forms.ValidationError("Choose a colour for at least one card before saving.", code="empty")
+        return cleaned
+
+    def answer_inputs(self) -> list[AnswerInput]:
+        data = self.cleaned_data
+        return [
+            AnswerInput(
+                card_id=card.pk,
+                colour=data[f"card-{card.pk}-colour"],
+                trend=data.get(f"card-{card.pk}-trend") or "",
+                comment=data.get(f"card-{card.pk}-comment", "").strip(),
+            )
+            for card in self.cards
+            if data.get(f"card-{card.pk}-colour")
+        ]
+
+    def missing(self) -> tuple[list[HealthCard], list[HealthCard]]:
+        """Cards with no colour yet, and cards with a colour but no trend."""
+        data = self.cleaned_data
+        no_colour = [c for c in self.cards if not data.get(f"card-{c.pk}-colour")]
+        no_trend = [
+            c for c in self.cards if data.get(f"card-{c.pk}-colour") and not data.get(f"card-{c.pk}-trend")
+        ]
+        return no_colour, no_trend

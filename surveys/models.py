@@ -1,0 +1,253 @@
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Length
+from django.db.models.lookups import Exact, LessThanOrEqual
+from django.utils import timezone
+
+COMMENT_MAX_LENGTH = 1000
+
+
+class Tribe(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Squad(models.Model):
+    tribe = models.ForeignKey(Tribe, models.PROTECT, related_name="squads")
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=60, unique=True)
+    # Squads appear in a fixed order chosen by people, never sorted by results.
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["tribe_id", "position", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tribe", "name"], name="squad_name_unique_in_tribe"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SquadRoleQuerySet(models.QuerySet):
+    def members(self) -> SquadRoleQuerySet:
+        return self.filter(role=SquadRole.Role.MEMBER)
+
+
+class SquadRole(models.Model):
+    """A person's place in a squad: a member who votes, or a coach who supports it."""
+
+    class Role(models.TextChoices):
+        MEMBER = "member", "Squad member"
+        COACH = "coach", "Squad coach"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="squad_roles")
+    squad = models.ForeignKey(Squad, models.CASCADE, related_name="roles")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+
+    objects = SquadRoleQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "squad", "role"], name="squad_role_unique"),
+            models.CheckConstraint(condition=Q(role__in=["member", "coach"]), name="squad_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} of {self.squad}"
+
+
+class TribeRole(models.Model):
+    """A person who supports a whole tribe: a tribe coach or the tribe lead."""
+
+    class Role(models.TextChoices):
+        COACH = "coach", "Tribe coach"
+        LEAD = "lead", "Tribe lead"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="tribe_roles")
+    tribe = models.ForeignKey(Tribe, models.CASCADE, related_name="roles")
+    role = models.CharField(max_length=10, choices=Role.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "tribe", "role"], name="tribe_role_unique"),
+            models.CheckConstraint(condition=Q(role__in=["coach", "lead"]), name="tribe_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} of {self.tribe}"
+
+
+class HealthCard(models.Model):
+    """One indicator of the deck. Cards with no tribe form the default deck new tribes copy."""
+
+    tribe = models.ForeignKey(Tribe, models.CASCADE, related_name="cards", null=True, blank=True)
+    name = models.CharField(max_length=60)
+    awesome = models.CharField("example of awesome", max_length=300)
+    crappy = models.CharField("example of crappy", max_length=300)
+    position = models.PositiveSmallIntegerField(default=0)
+    # A card that has answers is retired, never deleted, so history stays readable.
+    retired = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["position", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tribe", "name"], name="card_name_unique_in_tribe"),
+            models.UniqueConstraint(
+                fields=["name"], condition=Q(tribe=None), name="card_name_unique_in_default_deck"
+            ),
+            models.CheckConstraint(condition=~Q(name=""), name="card_name_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RoundQuerySet(models.QuerySet):
+    def accepting_votes(self, now: datetime | None = None) -> RoundQuerySet:
+        now = now or timezone.now()
+        return self.filter(state=Round.State.OPEN, opens_at__lte=now, closes_at__gt=now)
+
+
+class Round(models.Model):
+    """One health check of one tribe: every squad of the tribe takes part."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+
+    tribe = models.ForeignKey(Tribe, models.PROTECT, related_name="rounds")
+    title = models.CharField(max_length=80)
+    opens_at = models.DateTimeField()
+    closes_at = models.DateTimeField()
+    state = models.CharField(max_length=6, choices=State.choices, default=State.DRAFT)
+    cards = models.ManyToManyField(HealthCard, through="RoundCard", related_name="rounds")
+
+    objects = RoundQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-opens_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["tribe", "title"], name="round_title_unique_in_tribe"),
+            models.CheckConstraint(
+                condition=Q(closes_at__gt=models.F("opens_at")), name="round_closes_after_opening"
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=["draft", "open", "closed"]), name="round_state_valid"
+            ),
+            models.CheckConstraint(condition=~Q(title=""), name="round_title_not_empty"),
+        ]
+        indexes = [models.Index(fields=["tribe", "state", "closes_at"], name="round_tribe_state_idx")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def accepts_votes(self, now: datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return self.state == self.State.OPEN and self.opens_at <= now < self.closes_at
+
+    def voting_status(self, now: datetime | None = None) -> str:
+        """Say why votes are or are not accepted: "open", "not-yet-open" or "closed"."""
+        now = now or timezone.now()
+        if self.state == self.State.CLOSED or now >= self.closes_at:
+            return "closed"
+        if self.state == self.State.DRAFT or now < self.opens_at:
+            return "not-yet-open"
+        return "open"
+
+
+class RoundCard(models.Model):
+    round = models.ForeignKey(Round, models.CASCADE, related_name="round_cards")
+    card = models.ForeignKey(HealthCard, models.PROTECT, related_name="round_cards")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "card__name"]
+        constraints = [models.UniqueConstraint(fields=["round", "card"], name="round_card_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.card} in {self.round}"
+
+
+class Colour(models.TextChoices):
+    GREEN = "green", "Green"
+    YELLOW = "yellow", "Yellow"
+    RED = "red", "Red"
+
+
+class Trend(models.TextChoices):
+    IMPROVING = "improving", "Improving"
+    STABLE = "stable", "Stable"
+    WORSE = "worse", "Getting worse"
+
+
+class Ballot(models.Model):
+    """One person's answers for one squad in one round.
+
+    The voter is not stored. voter_key is an HMAC, under a server secret, of the round,
+    the squad and the person: the server can recompute it to find someone's own ballot
+    and to enforce one ballot each, but nobody reading the table can tell whose it is.
+    Keys are random UUIDs and there are no timestamps, so rows carry no submission order.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    round = models.ForeignKey(Round, models.PROTECT, related_name="ballots")
+    squad = models.ForeignKey(Squad, models.PROTECT, related_name="ballots")
+    voter_key = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "squad", "voter_key"], name="one_ballot_per_voter"),
+            models.CheckConstraint(condition=Exact(Length("voter_key"), 64), name="ballot_voter_key_is_hash"),
+        ]
+
+    def __str__(self) -> str:
+        return "Anonymous ballot"
+
+    @staticmethod
+    def key_for(*, round_id: int, squad_id: int, voter: str) -> str:
+        """The voter key of a person ("user:<id>") or a workshop guest ("guest:<token>")."""
+        message = f"ballot:{round_id}:{squad_id}:{voter}".encode()
+        return hmac.new(settings.BALLOT_SECRET.encode(), message, hashlib.sha256).hexdigest()
+
+    @classmethod
+    def key_for_user(cls, *, round_id: int, squad_id: int, user_id: int) -> str:
+        return cls.key_for(round_id=round_id, squad_id=squad_id, voter=f"user:{user_id}")
+
+
+class Answer(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    ballot = models.ForeignKey(Ballot, models.CASCADE, related_name="answers")
+    card = models.ForeignKey(HealthCard, models.PROTECT, related_name="answers")
+    colour = models.CharField(max_length=6, choices=Colour.choices)
+    trend = models.CharField(max_length=9, choices=Trend.choices, blank=True)
+    comment = models.TextField(max_length=COMMENT_MAX_LENGTH, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ballot", "card"], name="one_answer_per_card"),
+            models.CheckConstraint(condition=Q(colour__in=Colour.values), name="answer_colour_valid"),
+            models.CheckConstraint(condition=Q(trend__in=[*Trend.values, ""]), name="answer_trend_valid"),
+            models.CheckConstraint(
+                condition=LessThanOrEqual(Length("comment"), COMMENT_MAX_LENGTH),
+                name="answer_comment_max_length",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "Anonymous answer"

@@ -1,0 +1,65 @@
+"""Small make_* functions that build just what a test needs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from itertools import count
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from surveys.models import HealthCard, Round, RoundCard, Squad, SquadRole, Tribe, TribeRole
+from surveys.services import tribe_create
+
+_serial = count(1)
+
+
+def make_user(username: str | None = None, **extra):
+    username = username or f"user{next(_serial)}"
+    user = get_user_model().objects.create(username=username, email=f"{username}@example.com", **extra)
+    user.set_password("password")
+    user.save(update_fields=["password"])
+    return user
+
+
+def make_tribe(name: str | None = None) -> Tribe:
+    name = name or f"Tribe {next(_serial)}"
+    return tribe_create(name=name, slug=name.lower().replace(" ", "-"))
+
+
+def make_squad(tribe: Tribe, name: str | None = None, *, members: int = 0) -> Squad:
+    name = name or f"Squad {next(_serial)}"
+    squad = Squad.objects.create(tribe=tribe, name=name, slug=name.lower().replace(" ", "-"))
+    for _ in range(members):
+        add_member(squad, make_user())
+    return squad
+
+
+def add_member(squad: Squad, user, role: str = SquadRole.Role.MEMBER) -> SquadRole:
+    return SquadRole.objects.create(squad=squad, user=user, role=role)
+
+
+def add_tribe_role(tribe: Tribe, user, role: str = TribeRole.Role.LEAD) -> TribeRole:
+    return TribeRole.objects.create(tribe=tribe, user=user, role=role)
+
+
+def make_round(
+    tribe: Tribe,
+    title: str | None = None,
+    *,
+    state: str = Round.State.OPEN,
+    cards: list[HealthCard] | None = None,
+    opens_in: timedelta = timedelta(days=-1),
+    lasts: timedelta = timedelta(days=14),
+) -> Round:
+    opens_at = timezone.now() + opens_in
+    rnd = Round.objects.create(
+        tribe=tribe,
+        title=title or f"Round {next(_serial)}",
+        opens_at=opens_at,
+        closes_at=opens_at + lasts,
+        state=state,
+    )
+    cards = cards if cards is not None else list(HealthCard.objects.filter(tribe=tribe))
+    RoundCard.objects.bulk_create(RoundCard(round=rnd, card=c, position=c.position) for c in cards)
+    return rnd

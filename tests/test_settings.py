@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from healthcheck.settings import BASE_DIR, database_from_url
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start(**env: str) -> subprocess.CompletedProcess:
+    """Start Django in a fresh process with these environment variables."""
+    clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "DATABASE_URL")}
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env={**clean, "DJANGO_SETTINGS_MODULE": "healthcheck.settings", **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_it_starts_with_no_configuration():
+    assert start().returncode == 0
+
+
+def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off():
+    result = start(DEBUG="false")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
+    assert start(DEBUG="false", SECRET_KEY="s" * 50).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DEBUG", "maybe", "DEBUG must be true or false"),
+        ("MIN_RESPONSES", "three", "MIN_RESPONSES must be a whole number"),
+        ("MIN_RESPONSES", "0", "MIN_RESPONSES must be at least 1"),
+        ("LIGHT_GREEN_AT", "high", "LIGHT_GREEN_AT must be a number"),
+        ("LIGHT_RED_BELOW", "1.8", "LIGHT_RED_BELOW must not be above LIGHT_GREEN_AT"),
+        ("TIME_ZONE", "Mars/Olympus", "TIME_ZONE 'Mars/Olympus' is not a known time zone"),
+        ("DATABASE_URL", "mysql://db/x", "DATABASE_URL must start with sqlite:// or postgres://"),
+    ],
+)
+def test_a_bad_value_stops_start_up_naming_the_variable(name, value, message):
+    result = start(**{name: value})
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_database_urls_are_understood():
+    assert database_from_url("sqlite:///db.sqlite3")["NAME"] == BASE_DIR / "db.sqlite3"
+    assert database_from_url("sqlite:////var/lib/hc.sqlite3")["NAME"] == Path("/var/lib/hc.sqlite3")
+    pg = database_from_url("postgres://hc:p%40ss@db.internal:6432/health?sslmode=require")
+    assert pg["ENGINE"] == "django.db.backends.postgresql"
+    assert (pg["USER"], pg["PASSWORD"], pg["HOST"], pg["PORT"], pg["NAME"]) == (
+        "hc",
+        "p@ss",
+        "db.internal",
+        "6432",
+        "health",
+    )
+    assert pg["OPTIONS"] == {"sslmode": "require"}
+    assert pg["CONN_HEALTH_CHECKS"] is True
+    with pytest.raises(ImproperlyConfigured, match="needs a database name"):
+        database_from_url("postgres://db.internal/")
