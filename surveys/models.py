@@ -251,3 +251,143 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return "Anonymous answer"
+
+
+# Float scores are means of small integers; compare thresholds with a little slack.
+EPSILON = 1e-9
+
+
+class Light(models.TextChoices):
+    GREEN = "green", "Green"
+    YELLOW = "yellow", "Yellow"
+    RED = "red", "Red"
+
+
+def light_for(score: float | None) -> str | None:
+    if score is None:
+        return None
+    if score >= settings.HEALTHCHECK_LIGHT_GREEN_AT - EPSILON:
+        return Light.GREEN
+    if score < settings.HEALTHCHECK_LIGHT_RED_BELOW - EPSILON:
+        return Light.RED
+    return Light.YELLOW
+
+
+def arrow_for(trend_mean: float | None) -> str | None:
+    """The voted trend as "up", "flat" or "down"."""
+    if trend_mean is None:
+        return None
+    if trend_mean >= settings.HEALTHCHECK_TREND_ARROW_AT - EPSILON:
+        return "up"
+    if trend_mean <= -settings.HEALTHCHECK_TREND_ARROW_AT + EPSILON:
+        return "down"
+    return "flat"
+
+
+def direction_of(change: float | None) -> str | None:
+    """A measured change as "up", "same" or "down"."""
+    if change is None:
+        return None
+    if change >= settings.HEALTHCHECK_CHANGE_AT - EPSILON:
+        return "up"
+    if change <= -settings.HEALTHCHECK_CHANGE_AT + EPSILON:
+        return "down"
+    return "same"
+
+
+class ResultQuerySet(models.QuerySet):
+    def for_round(self, round: Round) -> ResultQuerySet:
+        return self.filter(round=round)
+
+
+class Result(models.Model):
+    """The frozen aggregate of one card for one squad in one closed round.
+
+    Rows are written once, when the round closes, from one grouped query over the
+    answers; every page reads them as they are. Counts are stored whole, and the
+    minimum of responses is applied when they are shown, so changing it in settings
+    takes effect everywhere at once.
+    """
+
+    round = models.ForeignKey(Round, models.CASCADE, related_name="results")
+    squad = models.ForeignKey(Squad, models.CASCADE, related_name="results")
+    card = models.ForeignKey(HealthCard, models.PROTECT, related_name="results")
+    voters = models.PositiveIntegerField(default=0)
+    greens = models.PositiveIntegerField(default=0)
+    yellows = models.PositiveIntegerField(default=0)
+    reds = models.PositiveIntegerField(default=0)
+    score = models.FloatField(null=True)
+    trend_mean = models.FloatField(null=True)
+    # The squad's participation in the round: ballots cast over members at closing time.
+    ballots = models.PositiveIntegerField(default=0)
+    members = models.PositiveIntegerField(default=0)
+    # The same squad and card in the previous closed round of the tribe.
+    previous_score = models.FloatField(null=True)
+    previous_voters = models.PositiveIntegerField(default=0)
+
+    objects = ResultQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "squad", "card"], name="one_result_per_cell"),
+            models.CheckConstraint(
+                condition=Q(voters=models.F("greens") + models.F("yellows") + models.F("reds")),
+                name="result_counts_add_up",
+            ),
+            models.CheckConstraint(
+                condition=Q(ballots__lte=models.F("members")) | Q(members=0),
+                name="result_ballots_within_members",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.card} for {self.squad} in {self.round}"
+
+    @property
+    def visible(self) -> bool:
+        """Whether enough people answered for colours and comments to be shown."""
+        return self.voters >= settings.HEALTHCHECK_MIN_RESPONSES
+
+    @property
+    def light(self) -> str | None:
+        return light_for(self.score) if self.visible else None
+
+    @property
+    def arrow(self) -> str | None:
+        return arrow_for(self.trend_mean) if self.visible else None
+
+    @property
+    def split(self) -> bool:
+        return self.visible and self.greens > 0 and self.reds > 0
+
+    @property
+    def previous_visible(self) -> bool:
+        return self.previous_score is not None and self.previous_voters >= settings.HEALTHCHECK_MIN_RESPONSES
+
+    @property
+    def previous_light(self) -> str | None:
+        return light_for(self.previous_score) if self.previous_visible else None
+
+    @property
+    def change(self) -> float | None:
+        if not (self.visible and self.previous_visible) or self.score is None:
+            return None
+        return self.score - self.previous_score
+
+    @property
+    def change_direction(self) -> str | None:
+        return direction_of(self.change)
+
+    @property
+    def divergence(self) -> str:
+        """Say so when the voted trend and the measured change point different ways."""
+        arrow, direction = self.arrow, self.change_direction
+        if arrow == "up" and direction == "down":
+            return "says improving, scores fell"
+        if arrow == "down" and direction == "up":
+            return "says getting worse, scores rose"
+        return ""
+
+    @property
+    def participation(self) -> float | None:
+        return self.ballots / self.members if self.members else None

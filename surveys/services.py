@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Avg, Case, Count, FloatField, Q, Value, When
 from django.utils import timezone
 
 from .deck import DEFAULT_DECK
-from .models import Answer, Ballot, HealthCard, Round, RoundCard, Squad, Tribe
+from .models import Answer, Ballot, HealthCard, Result, Round, RoundCard, Squad, SquadRole, Tribe
 
 
 class BallotRejected(Exception):
@@ -95,9 +97,106 @@ def ballot_submit(
     return ballot
 
 
+def _answer_aggregates(round: Round) -> dict[tuple[int, int], dict]:
+    """Counts, score and voted trend per (squad, card) of a round, in one grouped query."""
+    weights = settings.HEALTHCHECK_SCORE
+    score = Avg(
+        Case(
+            *(When(colour=colour, then=Value(float(weight))) for colour, weight in weights.items()),
+            output_field=FloatField(),
+        )
+    )
+    trend = Avg(
+        Case(
+            When(trend="improving", then=Value(1.0)),
+            When(trend="stable", then=Value(0.0)),
+            When(trend="worse", then=Value(-1.0)),
+            default=None,
+            output_field=FloatField(),
+        )
+    )
+    rows = (
+        Answer.objects.filter(ballot__round=round)
+        .values("ballot__squad_id", "card_id")
+        .annotate(
+            voters=Count("id"),
+            greens=Count("id", filter=Q(colour="green")),
+            yellows=Count("id", filter=Q(colour="yellow")),
+            reds=Count("id", filter=Q(colour="red")),
+            score=score,
+            trend_mean=trend,
+        )
+        .order_by()
+    )
+    return {(row.pop("ballot__squad_id"), row.pop("card_id")): row for row in rows}
+
+
+def round_previous(round: Round) -> Round | None:
+    """The closed round of the same tribe just before this one."""
+    return (
+        Round.objects.filter(tribe_id=round.tribe_id, state=Round.State.CLOSED, opens_at__lt=round.opens_at)
+        .order_by("-opens_at")
+        .first()
+    )
+
+
+@transaction.atomic
+def round_freeze_results(*, round: Round) -> list[Result]:
+    """Write the results of a round, one row per squad and card. Running it again gives the same rows."""
+    aggregates = _answer_aggregates(round)
+    ballots = dict(
+        Ballot.objects.filter(round=round)
+        .values("squad_id")
+        .annotate(n=Count("id"))
+        .values_list("squad_id", "n")
+    )
+    members = dict(
+        SquadRole.objects.members()
+        .filter(squad__tribe_id=round.tribe_id)
+        .values("squad_id")
+        .annotate(n=Count("user_id", distinct=True))
+        .values_list("squad_id", "n")
+    )
+    previous_round = round_previous(round)
+    previous = {}
+    if previous_round is not None:
+        previous = {
+            (r.squad_id, r.card_id): r
+            for r in Result.objects.filter(round=previous_round).only(
+                "squad_id", "card_id", "score", "voters"
+            )
+        }
+    card_ids = list(RoundCard.objects.filter(round=round).values_list("card_id", flat=True))
+    rows = []
+    for squad_id in Squad.objects.filter(tribe_id=round.tribe_id).values_list("id", flat=True):
+        for card_id in card_ids:
+            counts = aggregates.get((squad_id, card_id), {})
+            before = previous.get((squad_id, card_id))
+            rows.append(
+                Result(
+                    round=round,
+                    squad_id=squad_id,
+                    card_id=card_id,
+                    voters=counts.get("voters", 0),
+                    greens=counts.get("greens", 0),
+                    yellows=counts.get("yellows", 0),
+                    reds=counts.get("reds", 0),
+                    score=counts.get("score"),
+                    trend_mean=counts.get("trend_mean"),
+                    # A member who left after voting still counts as having voted.
+                    members=max(members.get(squad_id, 0), ballots.get(squad_id, 0)),
+                    ballots=ballots.get(squad_id, 0),
+                    previous_score=before.score if before else None,
+                    previous_voters=before.voters if before else 0,
+                )
+            )
+    Result.objects.filter(round=round).delete()
+    return Result.objects.bulk_create(rows)
+
+
 @transaction.atomic
 def round_close(*, round: Round, now: datetime | None = None) -> Round:
-    """Close a round now (or record that it closed at its time); closing twice changes nothing."""
+    """Close a round and freeze its results; closing twice changes nothing."""
     current = Round.objects.select_for_update().get(pk=round.pk)
     if current.state == Round.State.CLOSED:
         return current
@@ -106,4 +205,14 @@ def round_close(*, round: Round, now: datetime | None = None) -> Round:
     if now < current.closes_at:
         current.closes_at = max(now, current.opens_at + timedelta(seconds=1))
     current.save(update_fields=["state", "closes_at"])
+    round_freeze_results(round=current)
     return current
+
+
+def rounds_close_due(*, tribe: Tribe | None = None, now: datetime | None = None) -> list[Round]:
+    """Close every open round whose closing time has passed, oldest first."""
+    now = now or timezone.now()
+    due = Round.objects.filter(state=Round.State.OPEN, closes_at__lte=now).order_by("opens_at")
+    if tribe is not None:
+        due = due.filter(tribe=tribe)
+    return [round_close(round=rnd, now=now) for rnd in due]

@@ -63,3 +63,28 @@ def make_round(
     cards = cards if cards is not None else list(HealthCard.objects.filter(tribe=tribe))
     RoundCard.objects.bulk_create(RoundCard(round=rnd, card=c, position=c.position) for c in cards)
     return rnd
+
+
+COLOURS = {"g": "green", "y": "yellow", "r": "red"}
+TRENDS = {"i": "improving", "s": "stable", "w": "worse", "-": ""}
+
+
+def cast(rnd: Round, squad: Squad, card: HealthCard, colours: str, trends: str = "", comments=()) -> None:
+    """Cast one ballot per letter of colours ("ggyr"), each answering one card, with trends ("iisw")."""
+    from surveys.models import Answer, Ballot
+
+    for index, letter in enumerate(colours):
+        key = Ballot.key_for(round_id=rnd.pk, squad_id=squad.pk, voter=f"test:{index}")
+        ballot, _ = Ballot.objects.get_or_create(round=rnd, squad=squad, voter_key=key)
+        Answer.objects.create(
+            ballot=ballot,
+            card=card,
+            colour=COLOURS[letter],
+            trend=TRENDS[trends[index]] if index < len(trends) else "",
+            comment=comments[index] if index < len(comments) else "",
+        )
+
+
+def make_past_round(tribe: Tribe, title: str | None = None, *, days_ago: int = 30, **kwargs) -> Round:
+    """An open round in the past, to be filled with votes and then closed with round_close."""
+    return make_round(tribe, title, opens_in=timedelta(days=-days_ago), lasts=timedelta(days=7), **kwargs)

@@ -56,6 +56,6 @@ def test_it_runs_a_fixed_number_of_queries(client, alice, squad, tribe, django_a
         make_round(tribe, f"Open {n}")
         add_member(make_squad(tribe), alice)
     client.force_login(alice)
-    # session, user, memberships, rounds, ballots, tribe roles, coached squads
-    with django_assert_num_queries(7):
+    # session, user, squad roles, tribe roles, rounds, ballots
+    with django_assert_num_queries(6):
         client.get(reverse("surveys:home"))

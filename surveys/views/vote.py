@@ -8,19 +8,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from .forms import COLOUR_HINTS, BallotForm
-from .models import Answer, Ballot, Round, RoundCard, Squad, SquadRole, TribeRole
-from .services import BallotRejected, ballot_submit
-
-
-def _get_squad_for_member(request: HttpRequest, slug: str) -> Squad:
-    """The squad, if the signed-in person votes in it; anyone else gets a 404."""
-    return get_object_or_404(
-        Squad.objects.select_related("tribe"),
-        slug=slug,
-        roles__user=request.user,
-        roles__role=SquadRole.Role.MEMBER,
-    )
+from ..access import get_squad_for_member
+from ..context_processors import navigation_from
+from ..forms import COLOUR_HINTS, BallotForm
+from ..models import Answer, Ballot, Round, RoundCard, SquadRole, TribeRole
+from ..services import BallotRejected, ballot_submit
 
 
 def _names(cards: list) -> str:
@@ -30,7 +22,9 @@ def _names(cards: list) -> str:
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    memberships = list(SquadRole.objects.members().filter(user=request.user).select_related("squad__tribe"))
+    squad_roles = list(SquadRole.objects.filter(user=request.user).select_related("squad__tribe"))
+    tribe_roles = list(TribeRole.objects.filter(user=request.user).select_related("tribe"))
+    memberships = [r for r in squad_roles if r.role == SquadRole.Role.MEMBER]
     squads = [m.squad for m in memberships]
     rounds = list(
         Round.objects.filter(
@@ -57,10 +51,9 @@ def home(request: HttpRequest) -> HttpResponse:
     ctx = {
         "checks": checks,
         "memberships": memberships,
-        "tribe_roles": TribeRole.objects.filter(user=request.user).select_related("tribe"),
-        "coached": SquadRole.objects.filter(user=request.user, role=SquadRole.Role.COACH).select_related(
-            "squad"
-        ),
+        "tribe_roles": tribe_roles,
+        "coached": [r for r in squad_roles if r.role == SquadRole.Role.COACH],
+        "nav": navigation_from(squad_roles, tribe_roles),
     }
     return render(request, "surveys/home.html", ctx)
 
@@ -68,7 +61,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def vote(request: HttpRequest, round_id: int, squad_slug: str) -> HttpResponse:
-    squad = _get_squad_for_member(request, squad_slug)
+    squad = get_squad_for_member(request, squad_slug)
     rnd = get_object_or_404(Round, pk=round_id, tribe_id=squad.tribe_id)
     cards = [rc.card for rc in RoundCard.objects.filter(round=rnd).select_related("card")]
     key = Ballot.key_for_user(round_id=rnd.pk, squad_id=squad.pk, user_id=request.user.pk)

@@ -1,0 +1,77 @@
+"""Who may see what. Each helper returns the object or raises Http404, the same answer as for a missing page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Q
+from django.http import Http404, HttpRequest
+from django.shortcuts import get_object_or_404
+
+from .models import Round, Squad, SquadRole, Tribe, TribeRole
+
+
+def _tribe_role(user, *roles: str) -> Exists:
+    query = TribeRole.objects.filter(tribe=OuterRef("pk"), user=user)
+    return Exists(query.filter(role__in=roles) if roles else query)
+
+
+def get_tribe_for_viewer(request: HttpRequest, slug: str) -> Tribe:
+    """The tribe, if the person belongs to it in any role (or is staff).
+
+    The tribe comes with can_manage: whether the person leads or coaches it.
+    """
+    tribes = Tribe.objects.annotate(
+        can_manage=_tribe_role(request.user, TribeRole.Role.LEAD, TribeRole.Role.COACH)
+    )
+    if not request.user.is_staff:
+        in_a_squad = Exists(SquadRole.objects.filter(squad__tribe=OuterRef("pk"), user=request.user))
+        tribes = tribes.filter(_tribe_role(request.user) | in_a_squad)
+    return get_object_or_404(tribes, slug=slug)
+
+
+def get_round_for_manager(request: HttpRequest, round_id: int) -> Round:
+    """The round, if the person leads or coaches its tribe: its rounds are theirs to run."""
+    managed = TribeRole.objects.filter(
+        tribe=OuterRef("tribe"), user=request.user, role__in=[TribeRole.Role.LEAD, TribeRole.Role.COACH]
+    )
+    return get_object_or_404(Round.objects.select_related("tribe").filter(Exists(managed)), pk=round_id)
+
+
+@dataclass(frozen=True)
+class SquadAccess:
+    squad: Squad
+    is_member: bool
+    is_coach: bool  # coaches the squad, or coaches or leads its tribe
+
+
+def get_squad_for_viewer(request: HttpRequest, slug: str) -> SquadAccess:
+    """The squad, for its members, its coaches, and the coaches and lead of its tribe."""
+    user = request.user
+    squads = Squad.objects.select_related("tribe").annotate(
+        is_member=Exists(
+            SquadRole.objects.filter(squad=OuterRef("pk"), user=user, role=SquadRole.Role.MEMBER)
+        ),
+        is_squad_coach=Exists(
+            SquadRole.objects.filter(squad=OuterRef("pk"), user=user, role=SquadRole.Role.COACH)
+        ),
+        is_tribe_supporter=Exists(TribeRole.objects.filter(tribe=OuterRef("tribe"), user=user)),
+    )
+    if not user.is_staff:
+        squads = squads.filter(Q(is_member=True) | Q(is_squad_coach=True) | Q(is_tribe_supporter=True))
+    squad = squads.filter(slug=slug).first()
+    if squad is None:
+        raise Http404("No such squad")
+    return SquadAccess(
+        squad=squad, is_member=squad.is_member, is_coach=squad.is_squad_coach or squad.is_tribe_supporter
+    )
+
+
+def get_squad_for_member(request: HttpRequest, slug: str) -> Squad:
+    """The squad, if the signed-in person votes in it; anyone else gets a 404."""
+    return get_object_or_404(
+        Squad.objects.select_related("tribe"),
+        slug=slug,
+        roles__user=request.user,
+        roles__role=SquadRole.Role.MEMBER,
+    )

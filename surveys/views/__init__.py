@@ -1,0 +1,1 @@
+"""Views, one module per topic; access helpers live in surveys.access."""

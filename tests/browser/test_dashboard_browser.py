@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from tests.browser.conftest import ROOT, axe_violations
+
+
+def test_the_lead_reads_the_tribe_dashboard(demo, live_server, page, sign_in):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    sign_in("lead")
+    page.get_by_role("link", name="Payments dashboard").first.click()
+    page.wait_for_selector("table.matrix")
+
+    cells = page.locator("table.matrix tbody td.cell:not(.tribe-col)")
+    assert cells.count() == 11 * 5
+    for index in range(cells.count()):
+        cell = cells.nth(index)
+        text = cell.inner_text()
+        # A light (with its word) wherever enough people voted, and an explicit note where not.
+        assert any(word in text for word in ("Green", "Yellow", "Red")) or "not enough votes" in text
+    assert page.locator(".light-none").count() > 0
+    assert page.get_by_text("possible systemic issue").count() >= 1
+    assert axe_violations(page) == []
+    page.screenshot(path=str(ROOT / "docs" / "dashboard.png"))
+
+    page.get_by_role("link", name="Compare with").click()
+    page.wait_for_selector("table.matrix")
+    assert page.locator(".cell-changed").count() > 0
+    assert axe_violations(page) == []
+
+    page.get_by_role("link", name="Checkout", exact=True).first.click()
+    page.wait_for_selector(".result-card")
+    assert page.locator(".result-card").count() == 11
+    assert axe_violations(page) == []
