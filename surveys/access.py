@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 
@@ -19,10 +19,15 @@ def _tribe_role(user, *roles: str) -> Exists:
 def get_tribe_for_viewer(request: HttpRequest, slug: str) -> Tribe:
     """The tribe, if the person belongs to it in any role (or is staff).
 
-    The tribe comes with can_manage: whether the person leads or coaches it.
+    The tribe comes with can_manage (the person leads or coaches it) and can_coach
+    (they also may coach one of its squads), for the links the page offers.
     """
+    coaches_a_squad = Exists(
+        SquadRole.objects.filter(squad__tribe=OuterRef("pk"), user=request.user, role=SquadRole.Role.COACH)
+    )
     tribes = Tribe.objects.annotate(
-        can_manage=_tribe_role(request.user, TribeRole.Role.LEAD, TribeRole.Role.COACH)
+        can_manage=_tribe_role(request.user, TribeRole.Role.LEAD, TribeRole.Role.COACH),
+        can_coach=_tribe_role(request.user) | coaches_a_squad,
     )
     if not request.user.is_staff:
         in_a_squad = Exists(SquadRole.objects.filter(squad__tribe=OuterRef("pk"), user=request.user))
@@ -75,3 +80,31 @@ def get_squad_for_member(request: HttpRequest, slug: str) -> Squad:
         roles__user=request.user,
         roles__role=SquadRole.Role.MEMBER,
     )
+
+
+def get_squad_for_coach(request: HttpRequest, slug: str) -> Squad:
+    """The squad, for its coaches and the coaches and lead of its tribe (and staff)."""
+    access = get_squad_for_viewer(request, slug)
+    if not (access.is_coach or request.user.is_staff):
+        raise Http404("No such squad")
+    return access.squad
+
+
+def get_tribe_for_coach(request: HttpRequest, slug: str) -> Tribe:
+    """The tribe, for its lead and coaches, and for coaches of any of its squads (and staff)."""
+    tribes = Tribe.objects.all()
+    if not request.user.is_staff:
+        coaches_a_squad = Exists(
+            SquadRole.objects.filter(
+                squad__tribe=OuterRef("pk"), user=request.user, role=SquadRole.Role.COACH
+            )
+        )
+        tribes = tribes.filter(_tribe_role(request.user) | coaches_a_squad)
+    return get_object_or_404(tribes, slug=slug)
+
+
+def squads_supported_by(user) -> QuerySet[Squad]:
+    """The squads a person coaches, directly or as coach or lead of their tribe."""
+    coaches = Exists(SquadRole.objects.filter(squad=OuterRef("pk"), user=user, role=SquadRole.Role.COACH))
+    supports_tribe = Exists(TribeRole.objects.filter(tribe=OuterRef("tribe"), user=user))
+    return Squad.objects.filter(coaches | supports_tribe).select_related("tribe")

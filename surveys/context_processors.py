@@ -1,31 +1,39 @@
 from __future__ import annotations
 
+from django.db.models import CharField, Value
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from .models import SquadRole, TribeRole
 
 
-def navigation_from(squad_roles: list[SquadRole], tribe_roles: list[TribeRole]) -> dict:
-    """The squad pages and tribe dashboards that a person's roles open."""
-    squads, tribes = {}, {}
-    for role in sorted(squad_roles, key=lambda r: r.squad.name):
-        squads[role.squad.slug] = role.squad
-        tribes[role.squad.tribe.slug] = role.squad.tribe
-    for role in tribe_roles:
-        tribes[role.tribe.slug] = role.tribe
-    return {"squads": list(squads.values()), "tribes": sorted(tribes.values(), key=lambda t: t.name)}
-
-
-def _navigation(user) -> dict:
-    return navigation_from(
-        list(SquadRole.objects.filter(user=user).select_related("squad__tribe")),
-        list(TribeRole.objects.filter(user=user).select_related("tribe")),
+def navigation_rows(user) -> list[tuple[str, str, str, str, str]]:
+    """(squad slug, squad name, tribe slug, tribe name, role) for each of a person's roles, in one query."""
+    squad_rows = SquadRole.objects.filter(user=user).values_list(
+        "squad__slug", "squad__name", "squad__tribe__slug", "squad__tribe__name", "role"
     )
+    blank = Value("", output_field=CharField())
+    tribe_rows = (
+        TribeRole.objects.filter(user=user)
+        .annotate(no_slug=blank, no_name=blank)
+        .values_list("no_slug", "no_name", "tribe__slug", "tribe__name", "role")
+    )
+    return list(squad_rows.union(tribe_rows, all=True))
+
+
+def navigation_from(rows: list[tuple[str, str, str, str, str]]) -> dict:
+    """The squad pages and tribe dashboards that a person's roles open, and whether they support squads."""
+    squads = {slug: {"slug": slug, "name": name} for slug, name, _, _, _ in rows if slug}
+    tribes = {slug: {"slug": slug, "name": name} for _, _, slug, name, _ in rows}
+    return {
+        "squads": sorted(squads.values(), key=lambda s: s["name"]),
+        "tribes": sorted(tribes.values(), key=lambda t: t["name"]),
+        "supports": any(role in ("coach", "lead") for *_, role in rows),
+    }
 
 
 def navigation(request: HttpRequest) -> dict:
-    """The squads and tribes a person can open, read only when a page shows the navigation."""
+    """Links for the navigation, read only when a page shows it."""
     if not request.user.is_authenticated:
         return {}
-    return {"nav": SimpleLazyObject(lambda: _navigation(request.user))}
+    return {"nav": SimpleLazyObject(lambda: navigation_from(navigation_rows(request.user)))}

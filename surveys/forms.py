@@ -3,10 +3,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 
 from django import forms
+from django.utils import timezone
 
-from .models import COMMENT_MAX_LENGTH, Answer, Colour, HealthCard, Trend
+from .models import COMMENT_MAX_LENGTH, ActionItem, Answer, Colour, HealthCard, Trend
 from .services import AnswerInput
 
 CARD_FIELD = re.compile(r"^card-(?P<card_id>[^-]+)-(?P<part>[a-z]+)$")
@@ -132,3 +134,30 @@ class BallotForm(forms.Form):
             c for c in self.cards if data.get(f"card-{c.pk}-colour") and not data.get(f"card-{c.pk}-trend")
         ]
         return no_colour, no_trend
+
+
+class ActionItemForm(forms.ModelForm):
+    """Add or edit an action item of a squad: the card, a title, an owner and a due date."""
+
+    class Meta:
+        model = ActionItem
+        fields = ["card", "title", "owner", "due_date"]
+        labels = {"card": "Health card", "title": "What will we do?", "owner": "Owner (optional)"}
+        widgets = {"due_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
+
+    def __init__(self, *args, cards, people, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["card"].queryset = cards
+        self.fields["card"].error_messages["invalid_choice"] = "Choose one of this squad's health cards."
+        self.fields["owner"].queryset = people
+        self.fields["owner"].error_messages["invalid_choice"] = "Choose someone from this squad, or nobody."
+        self.fields["owner"].label_from_instance = lambda user: user.get_full_name() or user.get_username()
+        self.fields["title"].error_messages["required"] = "Give the action a title."
+        self.fields["due_date"].label = "Due date (optional)"
+
+    def clean_due_date(self) -> date | None:
+        due = self.cleaned_data.get("due_date")
+        creating = self.instance.pk is None
+        if due and (creating or due != self.instance.due_date) and due < timezone.localdate():
+            raise forms.ValidationError("The due date cannot be in the past.")
+        return due

@@ -3,7 +3,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from django.conf import settings
 from django.db import models
@@ -391,3 +391,45 @@ class Result(models.Model):
     @property
     def participation(self) -> float | None:
         return self.ballots / self.members if self.members else None
+
+
+class ActionItemQuerySet(models.QuerySet):
+    def open(self) -> ActionItemQuerySet:
+        return self.filter(done=False)
+
+    def overdue(self, today: date | None = None) -> ActionItemQuerySet:
+        return self.filter(done=False, due_date__lt=today or timezone.localdate())
+
+
+class ActionItem(models.Model):
+    """Something a squad decided to do about a card, carried from round to round until done."""
+
+    squad = models.ForeignKey(Squad, models.CASCADE, related_name="actions")
+    card = models.ForeignKey(HealthCard, models.PROTECT, related_name="actions")
+    title = models.CharField(max_length=200)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="owned_actions"
+    )
+    due_date = models.DateField(null=True, blank=True)
+    done = models.BooleanField(default=False)
+    # The latest closed round when the action was agreed: the card's movement is measured from it.
+    baseline_round = models.ForeignKey(Round, models.SET_NULL, null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="created_actions"
+    )
+    created_on = models.DateField(default=timezone.localdate)
+
+    objects = ActionItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["done", "due_date", "title"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(title=""), name="action_title_not_empty"),
+        ]
+        indexes = [models.Index(fields=["squad", "done"], name="action_squad_done_idx")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def is_overdue(self, today: date | None = None) -> bool:
+        return not self.done and self.due_date is not None and self.due_date < (today or timezone.localdate())

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connection, transaction
 from django.db.models import Avg, Case, Count, FloatField, Q, Value, When
 from django.utils import timezone
 
 from .deck import DEFAULT_DECK
-from .models import Answer, Ballot, HealthCard, Result, Round, RoundCard, Squad, SquadRole, Tribe
+from .models import ActionItem, Answer, Ballot, HealthCard, Result, Round, RoundCard, Squad, SquadRole, Tribe
 
 
 class BallotRejected(Exception):
@@ -216,3 +217,27 @@ def rounds_close_due(*, tribe: Tribe | None = None, now: datetime | None = None)
     if tribe is not None:
         due = due.filter(tribe=tribe)
     return [round_close(round=rnd, now=now) for rnd in due]
+
+
+def action_create(
+    *,
+    squad: Squad,
+    card: HealthCard,
+    title: str,
+    created_by: AbstractBaseUser,
+    owner: AbstractBaseUser | None = None,
+    due_date: date | None = None,
+) -> ActionItem:
+    """Record an action; its card's movement is measured from the tribe's latest closed round."""
+    baseline = (
+        Round.objects.filter(tribe_id=squad.tribe_id, state=Round.State.CLOSED).order_by("-opens_at").first()
+    )
+    return ActionItem.objects.create(
+        squad=squad,
+        card=card,
+        title=title,
+        owner=owner,
+        due_date=due_date,
+        baseline_round=baseline,
+        created_by=created_by,
+    )

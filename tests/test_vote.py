@@ -216,6 +216,6 @@ def test_the_voting_page_runs_a_fixed_number_of_queries(
     voter, open_round, squad, cards, django_assert_num_queries
 ):
     voter.post(vote_url(open_round, squad), ballot_data(cards))
-    # session, user, squad, round, round cards, own answers, navigation (2)
-    with django_assert_num_queries(8):
+    # session, user, squad, round, round cards, own answers, navigation
+    with django_assert_num_queries(7):
         voter.get(vote_url(open_round, squad))

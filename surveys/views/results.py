@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -9,13 +10,14 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from .. import charts
 from ..access import get_squad_for_viewer, get_tribe_for_viewer
 from ..matrix import build_matrix
-from ..models import Answer, Result, Round, RoundCard, Squad, Tribe
+from ..models import ActionItem, Answer, Result, Round, RoundCard, Squad, Tribe
 from ..services import rounds_close_due
 
 
-def _tribe_rounds(tribe: Tribe) -> tuple[list[Round], Round | None]:
+def tribe_rounds(tribe: Tribe) -> tuple[list[Round], Round | None]:
     """The tribe's closed rounds, newest first, and its open round if any, in one query.
 
     A round found open past its closing time is closed (and its results frozen) first.
@@ -38,7 +40,7 @@ def _tribe_rounds(tribe: Tribe) -> tuple[list[Round], Round | None]:
     return closed, still_open[0] if still_open else None
 
 
-def _selected_round(request: HttpRequest, rounds: list[Round]) -> tuple[Round | None, Round | None]:
+def selected_round(request: HttpRequest, rounds: list[Round]) -> tuple[Round | None, Round | None]:
     """The round chosen with ?round=<id> (the latest by default) and the one before it."""
     wanted = request.GET.get("round")
     ids = [str(r.pk) for r in rounds]
@@ -58,8 +60,8 @@ def _round_cards(rnd: Round) -> list:
 @require_GET
 def tribe_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     tribe = get_tribe_for_viewer(request, slug)
-    rounds, open_round = _tribe_rounds(tribe)
-    rnd, previous = _selected_round(request, rounds)
+    rounds, open_round = tribe_rounds(tribe)
+    rnd, previous = selected_round(request, rounds)
     ctx = {
         "tribe": tribe,
         "rounds": rounds,
@@ -93,7 +95,7 @@ def _number(value: float | None) -> str:
 def tribe_export(request: HttpRequest, slug: str) -> HttpResponse:
     """The results of one round as CSV: aggregates only, with the minimum of responses applied."""
     tribe = get_tribe_for_viewer(request, slug)
-    rnd, _ = _selected_round(request, _tribe_rounds(tribe)[0])
+    rnd, _ = selected_round(request, tribe_rounds(tribe)[0])
     if rnd is None:
         raise Http404("No closed round yet")
     squads = list(Squad.objects.filter(tribe=tribe))
@@ -169,13 +171,45 @@ def tribe_export(request: HttpRequest, slug: str) -> HttpResponse:
     return response
 
 
+HISTORY_ROUNDS = 8
+
+
+@dataclass
+class ActionView:
+    action: ActionItem
+    overdue: bool
+    before: Result | None
+    now: Result | None
+
+    @property
+    def movement(self) -> str:
+        """The card's light when the action was agreed and now, e.g. "yellow → green"."""
+        if self.before is None or self.now is None or self.before.round_id == self.now.round_id:
+            return ""
+        return f"{self.before.light or 'not enough votes'} → {self.now.light or 'not enough votes'}"
+
+
 @login_required
 @require_GET
 def squad_page(request: HttpRequest, slug: str) -> HttpResponse:
     access = get_squad_for_viewer(request, slug)
     squad = access.squad
-    rounds, _ = _tribe_rounds(squad.tribe)
-    rnd, previous = _selected_round(request, rounds)
+    rounds, _ = tribe_rounds(squad.tribe)
+    rnd, previous = selected_round(request, rounds)
+    actions = list(
+        ActionItem.objects.filter(squad=squad)
+        .select_related("card", "owner", "baseline_round")
+        .order_by("done", "due_date", "title")
+    )
+    latest = rounds[0] if rounds else None
+    history = list(reversed(rounds[:HISTORY_ROUNDS]))
+    wanted = {r.pk for r in history} | {a.baseline_round_id for a in actions if a.baseline_round_id}
+    if rnd is not None:
+        wanted.add(rnd.pk)
+    # One query: the selected round, the recent history, and the rounds where actions started.
+    results = list(Result.objects.filter(squad=squad, round__in=wanted).select_related("card"))
+    by_key = {(r.round_id, r.card_id): r for r in results}
+
     ctx = {
         "squad": squad,
         "tribe": squad.tribe,
@@ -183,16 +217,23 @@ def squad_page(request: HttpRequest, slug: str) -> HttpResponse:
         "round": rnd,
         "previous": previous,
         "access": access,
+        "can_edit": access.is_member or access.is_coach,
         "min_responses": settings.HEALTHCHECK_MIN_RESPONSES,
+        "actions": [
+            ActionView(
+                action=a,
+                overdue=a.is_overdue(),
+                before=by_key.get((a.baseline_round_id, a.card_id)),
+                now=by_key.get((latest.pk, a.card_id)) if latest else None,
+            )
+            for a in actions
+        ],
     }
     if rnd is not None:
-        results = list(
-            Result.objects.filter(round=rnd, squad=squad)
-            .select_related("card")
-            .order_by("card__round_cards__position", "card__name")
-            .filter(card__round_cards__round=rnd)
+        current = sorted(
+            (r for r in results if r.round_id == rnd.pk), key=lambda r: (r.card.position, r.card.name)
         )
-        visible_cards = [r.card_id for r in results if r.visible]
+        visible_cards = [r.card_id for r in current if r.visible]
         comments: dict[int, list[str]] = {}
         # Sorted by text: a stable order that says nothing about who wrote first.
         for card_id, text in (
@@ -202,6 +243,34 @@ def squad_page(request: HttpRequest, slug: str) -> HttpResponse:
             .values_list("card_id", "comment")
         ):
             comments.setdefault(card_id, []).append(text)
-        ctx["results"] = [(r, comments.get(r.card_id, [])) for r in results]
-        ctx["participation"] = results[0] if results else None
+        options = {
+            "green_at": settings.HEALTHCHECK_LIGHT_GREEN_AT,
+            "red_below": settings.HEALTHCHECK_LIGHT_RED_BELOW,
+        }
+        ctx["results"] = [
+            {
+                "result": r,
+                "comments": comments.get(r.card_id, []),
+                "actions": [a for a in ctx["actions"] if a.action.card_id == r.card_id and not a.action.done],
+                "chart_id": f"history-{r.card_id}",
+                "history": charts.sparkline(
+                    [point_for(h.title, by_key.get((h.pk, r.card_id))) for h in history], **options
+                ),
+            }
+            for r in current
+        ]
+        ctx["participation"] = current[0] if current else None
     return render(request, "surveys/squad.html", ctx)
+
+
+def point_for(title: str, result: Result | None) -> charts.Point:
+    """A chart point for one result; below the minimum it becomes a gap, never a zero."""
+    if result is None:
+        return charts.Point(round=title, score=None, light=None, voters=0)
+    return charts.Point(
+        round=title,
+        score=result.score if result.visible else None,
+        light=result.light,
+        voters=result.voters,
+        trend=result.arrow,
+    )

@@ -53,7 +53,13 @@ def home(request: HttpRequest) -> HttpResponse:
         "memberships": memberships,
         "tribe_roles": tribe_roles,
         "coached": [r for r in squad_roles if r.role == SquadRole.Role.COACH],
-        "nav": navigation_from(squad_roles, tribe_roles),
+        "nav": navigation_from(
+            [
+                (r.squad.slug, r.squad.name, r.squad.tribe.slug, r.squad.tribe.name, r.role)
+                for r in squad_roles
+            ]
+            + [("", "", r.tribe.slug, r.tribe.name, r.role) for r in tribe_roles]
+        ),
     }
     return render(request, "surveys/home.html", ctx)
 

@@ -68,3 +68,17 @@ def axe_violations(page) -> list[dict]:
     if violations:
         print(json.dumps(violations, indent=2))
     return violations
+
+
+@pytest.fixture
+def page_errors(page) -> list[str]:
+    """Console errors, uncaught exceptions and Content Security Policy violations seen by the page."""
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.add_init_script(
+        """document.addEventListener("securitypolicyviolation", (event) => {
+            console.error("CSP violation: " + event.violatedDirective + " " + event.blockedURI);
+        });"""
+    )
+    return errors

@@ -14,7 +14,18 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from surveys.models import Answer, Ballot, HealthCard, Round, RoundCard, Squad, SquadRole, Tribe, TribeRole
+from surveys.models import (
+    ActionItem,
+    Answer,
+    Ballot,
+    HealthCard,
+    Round,
+    RoundCard,
+    Squad,
+    SquadRole,
+    Tribe,
+    TribeRole,
+)
 from surveys.services import round_close, tribe_create
 
 DEMO_PASSWORD = "demo"
@@ -178,8 +189,37 @@ class Command(BaseCommand):
                 )
                 if not is_open:
                     round_close(round=rnd, now=rnd.closes_at)
+                if tribe.slug == "payments" and index == HISTORY_ROUNDS - 2:
+                    self._actions(squads, cards, rnd, people, now)
                 state = "open" if is_open else "closed"
                 self.stdout.write(f"  round {title} ({state}): {ballots} ballots")
+
+    def _actions(self, squads, cards, baseline, people, now) -> None:
+        """Action items agreed after a round: one overdue, one done, one still to come."""
+        by_slug = {squad.slug: squad for squad, _, _ in squads}
+        card = {c.name: c for c in cards}
+        today = timezone.localdate(now)
+        for slug, card_name, title, due, done in (
+            (
+                "checkout",
+                "Easy to release",
+                "Automate the release checklist",
+                today - timedelta(days=10),
+                False,
+            ),
+            ("ledger", "Tech quality", "Pair on the reconciliation module", today - timedelta(days=30), True),
+            ("fraud", "Teamwork", "Run a team charter workshop", today + timedelta(days=20), False),
+        ):
+            ActionItem.objects.create(
+                squad=by_slug[slug],
+                card=card[card_name],
+                title=title,
+                due_date=due,
+                done=done,
+                baseline_round=baseline,
+                created_by=people["member"] if slug == "checkout" else people["coach"],
+                created_on=baseline.closes_at.date(),
+            )
 
     def _vote(self, rnd, squad, plan, members, cards, index, tribe_name, *, skip) -> int:
         """Cast plausible ballots for one squad in one round; returns how many."""

@@ -1,0 +1,90 @@
+"""Action items of a squad: members and coaches add, edit and complete them; people delete their own."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from ..access import get_squad_for_viewer
+from ..forms import ActionItemForm
+from ..models import ActionItem, HealthCard, Squad
+from ..services import action_create
+
+
+def _squad_for_editor(request: HttpRequest, slug: str) -> Squad:
+    """The squad, for its members and coaches; staff may read its page but not change its actions."""
+    access = get_squad_for_viewer(request, slug)
+    if not (access.is_member or access.is_coach):
+        raise PermissionDenied("Only the squad's members and coaches change its action items.")
+    return access.squad
+
+
+def _form(squad: Squad, *args, **kwargs) -> ActionItemForm:
+    return ActionItemForm(
+        *args,
+        cards=HealthCard.objects.filter(tribe=squad.tribe, retired=False),
+        people=get_user_model().objects.filter(squad_roles__squad=squad).distinct().order_by("username"),
+        **kwargs,
+    )
+
+
+def _back(squad: Squad, action: ActionItem | None = None) -> str:
+    url = reverse("surveys:squad", args=[squad.slug])
+    return f"{url}#action-{action.pk}" if action else f"{url}#actions"
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def action_new(request: HttpRequest, slug: str) -> HttpResponse:
+    squad = _squad_for_editor(request, slug)
+    if request.method == "POST":
+        form = _form(squad, request.POST)
+        if form.is_valid():
+            action = action_create(squad=squad, created_by=request.user, **form.cleaned_data)
+            messages.success(request, f"Action added: {action.title}")
+            return redirect(_back(squad, action))
+    else:
+        form = _form(squad, initial={"card": request.GET.get("card")})
+    return render(request, "surveys/action_form.html", {"squad": squad, "form": form, "action": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def action_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    squad = _squad_for_editor(request, slug)
+    action = get_object_or_404(ActionItem, pk=pk, squad=squad)
+    form = _form(squad, request.POST or None, instance=action)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, f"Action saved: {action.title}")
+        return redirect(_back(squad, action))
+    return render(request, "surveys/action_form.html", {"squad": squad, "form": form, "action": action})
+
+
+@login_required
+@require_POST
+def action_done(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    squad = _squad_for_editor(request, slug)
+    action = get_object_or_404(ActionItem, pk=pk, squad=squad)
+    action.done = request.POST.get("done", "1") == "1"
+    action.save(update_fields=["done"])
+    messages.success(request, f"{'Done' if action.done else 'Reopened'}: {action.title}")
+    return redirect(_back(squad, action))
+
+
+@login_required
+@require_POST
+def action_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    squad = _squad_for_editor(request, slug)
+    action = get_object_or_404(ActionItem, pk=pk, squad=squad)
+    if action.created_by_id != request.user.pk:
+        raise PermissionDenied("Only the person who added an action item can delete it.")
+    action.delete()
+    messages.success(request, f"Action deleted: {action.title}")
+    return redirect(_back(squad))

@@ -1,0 +1,179 @@
+"""The support queue, trends pages and comments for coaches."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from surveys.models import ActionItem, SquadRole, TribeRole
+from surveys.services import round_close
+
+from .factories import add_member, add_tribe_role, cast, make_past_round, make_squad, make_user
+
+
+def queue_text(client) -> str:
+    response = client.get(reverse("surveys:coach-queue"))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+@pytest.fixture
+def two_rounds(tribe, squad, cards):
+    """Checkout: healthy then troubled. Fraud: healthy twice. Quiet: no ballot in the last round."""
+    for _ in range(7):
+        add_member(squad, make_user())
+    fraud, quiet = make_squad(tribe, "Fraud", members=3), make_squad(tribe, "Quiet", members=3)
+    first = make_past_round(tribe, "Q2", days_ago=120)
+    for s in (squad, fraud, quiet):
+        cast(first, s, cards[0], "ggg", "sss")
+        cast(first, s, cards[1], "ggg")
+    round_close(round=first)
+    second = make_past_round(tribe, "Q3", days_ago=30)
+    cast(second, squad, cards[0], "rrr")  # red, fell by 2.0; 3 of 7 voted
+    cast(second, squad, cards[1], "gyr", "iii")  # split
+    cast(second, fraud, cards[0], "ggg")
+    cast(second, fraud, cards[1], "ggg")
+    round_close(round=second)
+    return first, second, fraud, quiet
+
+
+def test_the_queue_gives_each_squad_its_reasons(client, lead, squad, cards, two_rounds):
+    client.force_login(lead)
+    html = queue_text(client)
+    assert f"Red: {cards[0].name}" in html
+    assert f"Score fell by 0.25 or more: {cards[0].name}" in html
+    assert f"Split votes: {cards[1].name}" in html
+    assert "Participation 3 of 7 (43%) in Q3" in html
+    assert "No ballot at all in Q3" in html
+    # Each reason links to where it shows.
+    assert f'href="/squads/checkout/?round={two_rounds[1].pk}#card-{cards[0].pk}"' in html
+    assert 'href="/squads/checkout/trends/"' in html
+
+
+def test_the_queue_puts_those_needing_support_first(client, lead, squad, two_rounds):
+    client.force_login(lead)
+    html = queue_text(client)
+    needing = html[: html.index("No reason for concern")]
+    assert needing.index(">Checkout</a>") < needing.index(">Quiet</a>")
+    assert ">Fraud</a>" not in needing  # nothing to worry about: listed apart
+    assert ">Fraud</a>" in html
+
+
+def test_overdue_action_items_are_a_reason(client, lead, squad, cards, two_rounds):
+    fraud = two_rounds[2]
+    ActionItem.objects.create(
+        squad=fraud, card=cards[0], title="Old", due_date=timezone.localdate() - timedelta(days=1)
+    )
+    ActionItem.objects.create(
+        squad=fraud, card=cards[0], title="Later", due_date=timezone.localdate() + timedelta(days=9)
+    )
+    client.force_login(lead)
+    assert "1 overdue action item" in queue_text(client)
+
+
+def test_the_queue_shows_only_the_coachs_own_squads(client, coach, squad, two_rounds, charlie):
+    client.force_login(coach)
+    html = queue_text(client)
+    assert ">Checkout</a>" in html
+    assert ">Fraud</a>" not in html and ">Quiet</a>" not in html
+    assert ">Search</a>" not in html  # charlie's squad, another tribe
+
+
+def test_the_queue_is_for_coaches_and_leads_only(client, alice, charlie):
+    for person in (alice, charlie):
+        client.force_login(person)
+        assert client.get(reverse("surveys:coach-queue")).status_code == 404
+
+
+def test_trends_pages_check_access(client, tribe, squad, two_rounds, alice, coach, lead, charlie):
+    fraud = two_rounds[2]
+    squad_trends = reverse("surveys:squad-trends", args=[squad.slug])
+    other_trends = reverse("surveys:squad-trends", args=[fraud.slug])
+    tribe_trends = reverse("surveys:tribe-trends", args=[tribe.slug])
+    comments = reverse("surveys:tribe-comments", args=[tribe.slug])
+    expected = {
+        alice: {squad_trends: 404, other_trends: 404, tribe_trends: 404, comments: 404},
+        coach: {squad_trends: 200, other_trends: 404, tribe_trends: 200, comments: 200},
+        lead: {squad_trends: 200, other_trends: 200, tribe_trends: 200, comments: 200},
+        charlie: {squad_trends: 404, other_trends: 404, tribe_trends: 404, comments: 404},
+    }
+    for person, pages in expected.items():
+        client.force_login(person)
+        for url, status in pages.items():
+            assert client.get(url).status_code == status, (person, url)
+
+
+def test_squad_trends_hand_the_charts_over_as_json(client, coach, squad, cards, two_rounds):
+    client.force_login(coach)
+    response = client.get(reverse("surveys:squad-trends", args=[squad.slug]))
+    html = response.content.decode()
+    for chart in ("chart-scores", "chart-heatmap", "chart-participation"):
+        assert f'<script id="{chart}" type="application/json">' in html
+    assert "plotly-strict.min.js" in html
+    scores = response.context["scores"]
+    assert [t["name"] for t in scores["data"]] == [c.name for c in cards]  # every card the rounds asked
+    assert list(scores["data"][0]["y"]) == [2.0, 0.0]
+    assert "<script>" not in html  # no inline script
+
+
+def test_tribe_trends_show_the_tribe_column_over_time(client, lead, tribe, cards, two_rounds):
+    client.force_login(lead)
+    response = client.get(reverse("surveys:tribe-trends", args=[tribe.slug]))
+    first = response.context["scores"]["data"][0]
+    # Q2: three squads all green; Q3: Checkout red (0) and Fraud green (2), Quiet absent.
+    assert list(first["y"]) == [2.0, 1.0]
+
+
+def test_comments_for_coaches_only_from_squads_that_reached_the_minimum(client, lead, tribe, squad, cards):
+    fraud = make_squad(tribe, "Fraud")
+    rnd = make_past_round(tribe)
+    cast(rnd, squad, cards[0], "ggg", comments=["zest", "", "apple"])
+    cast(rnd, fraud, cards[0], "gg", comments=["secret"])
+    round_close(round=rnd)
+    client.force_login(lead)
+    html = client.get(reverse("surveys:tribe-comments", args=[tribe.slug])).content.decode()
+    assert html.index("apple") < html.index("zest")
+    assert "secret" not in html
+
+
+def count_queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as context:
+        assert client.get(url).status_code == 200
+    return len(context)
+
+
+def test_coach_pages_run_fixed_queries_as_rounds_and_squads_grow(client, tribe, squad, cards, lead):
+    from .test_dashboard import grow
+
+    add_member(squad, make_user())
+    ActionItem.objects.create(squad=squad, card=cards[0], title="Keep going")
+    grow(tribe, cards, squads=1, rounds=1)
+    urls = [
+        reverse("surveys:coach-queue"),
+        reverse("surveys:squad-trends", args=[squad.slug]),
+        reverse("surveys:tribe-trends", args=[tribe.slug]),
+        reverse("surveys:squad", args=[squad.slug]),
+        reverse("surveys:tribe-comments", args=[tribe.slug]),
+    ]
+    client.force_login(lead)
+    small = [count_queries(client, url) for url in urls]
+    grow(tribe, cards, squads=8, rounds=7)
+    ActionItem.objects.create(squad=squad, card=cards[1], title="Another")
+    assert [count_queries(client, url) for url in urls] == small
+    assert max(small) <= 10
+
+
+def test_roles_are_read_on_every_request(client, lead, tribe, squad, two_rounds):
+    client.force_login(lead)
+    url = reverse("surveys:squad-trends", args=[squad.slug])
+    assert client.get(url).status_code == 200
+    TribeRole.objects.filter(user=lead).delete()
+    assert client.get(url).status_code == 404
+    assert not SquadRole.objects.filter(user=lead).exists()
+    assert add_tribe_role(tribe, lead) is not None
+    assert client.get(url).status_code == 200
