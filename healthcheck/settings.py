@@ -211,6 +211,30 @@ if not 0 < HEALTHCHECK_TREND_ARROW_AT <= 1:
 if HEALTHCHECK_CHANGE_AT <= 0:
     raise ImproperlyConfigured("CHANGE_AT must be above 0")
 
+# Workshop invite links: how many wrong tokens, and how many new guest ballots, one address
+# may send in ten minutes before it is answered 429.
+RATE_LIMIT_PERIOD = 600
+RATE_LIMIT_INVITE_FAILURES = envint("RATE_LIMIT_INVITE_FAILURES", "20", minimum=1)
+RATE_LIMIT_GUEST_BALLOTS = envint("RATE_LIMIT_GUEST_BALLOTS", "60", minimum=1)
+
+# Reminders (manage.py send_reminders) and the links in them.
+REMINDER_DAYS = envint("REMINDER_DAYS", "2", minimum=0)
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+if not SITE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("SITE_URL must start with http:// or https://")
+
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = envint("EMAIL_PORT", "587", minimum=1)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "true")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "health-check@localhost")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -108,3 +108,25 @@ def squads_supported_by(user) -> QuerySet[Squad]:
     coaches = Exists(SquadRole.objects.filter(squad=OuterRef("pk"), user=user, role=SquadRole.Role.COACH))
     supports_tribe = Exists(TribeRole.objects.filter(tribe=OuterRef("tribe"), user=user))
     return Squad.objects.filter(coaches | supports_tribe).select_related("tribe")
+
+
+def managed_tribes(user) -> QuerySet[Tribe]:
+    """Tribes whose rounds the person runs: as tribe lead or tribe coach."""
+    return Tribe.objects.filter(_tribe_role(user, TribeRole.Role.LEAD, TribeRole.Role.COACH))
+
+
+def get_tribe_for_manager(request: HttpRequest, slug: str) -> Tribe:
+    return get_object_or_404(managed_tribes(request.user), slug=slug)
+
+
+def get_tribe_for_lead(request: HttpRequest, slug: str) -> Tribe:
+    """The tribe, if the person leads it: the deck is the lead's to change."""
+    return get_object_or_404(Tribe.objects.filter(_tribe_role(request.user, TribeRole.Role.LEAD)), slug=slug)
+
+
+def squads_for_inviter(user, round: Round) -> QuerySet[Squad]:
+    """Squads of the round a person may invite to: all for its lead and coaches, else those they coach."""
+    squads = Squad.objects.filter(tribe_id=round.tribe_id)
+    if TribeRole.objects.filter(user=user, tribe_id=round.tribe_id).exists():
+        return squads
+    return squads.filter(roles__user=user, roles__role=SquadRole.Role.COACH)

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from django import forms
+from django.db.models import Q
 from django.utils import timezone
 
-from .models import COMMENT_MAX_LENGTH, ActionItem, Answer, Colour, HealthCard, Trend
-from .services import AnswerInput
+from .models import COMMENT_MAX_LENGTH, ActionItem, Answer, Colour, HealthCard, Round, Squad, Trend, Tribe
+from .services import AnswerInput, rounds_overlapping
 
 CARD_FIELD = re.compile(r"^card-(?P<card_id>[^-]+)-(?P<part>[a-z]+)$")
 
@@ -161,3 +162,103 @@ class ActionItemForm(forms.ModelForm):
         if due and (creating or due != self.instance.due_date) and due < timezone.localdate():
             raise forms.ValidationError("The due date cannot be in the past.")
         return due
+
+
+DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class RoundForm(forms.Form):
+    """Create or change a round: its title, when it opens and closes, and the cards it asks."""
+
+    title = forms.CharField(
+        max_length=80, error_messages={"required": "Give the round a title, such as 2026 Q4."}
+    )
+    opens_at = forms.DateTimeField(label="Opens", widget=DATETIME_WIDGET)
+    closes_at = forms.DateTimeField(label="Closes", widget=DATETIME_WIDGET)
+    cards = forms.ModelMultipleChoiceField(
+        queryset=HealthCard.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": "Choose at least one card.",
+            "invalid_choice": "A chosen card is not in the deck any more; reload the page and choose again.",
+        },
+    )
+
+    def __init__(self, *args, tribe: Tribe, round: Round | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.tribe, self.round = tribe, round
+        chosen = Q(round_cards__round=round) if round is not None else Q(pk__in=[])
+        self.fields["cards"].queryset = (
+            HealthCard.objects.filter(Q(tribe=tribe, retired=False) | chosen)
+            .distinct()
+            .order_by("position", "name")
+        )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        opens_at, closes_at, title = cleaned.get("opens_at"), cleaned.get("closes_at"), cleaned.get("title")
+        if opens_at and closes_at:
+            if closes_at <= opens_at:
+                self.add_error("closes_at", "The closing time must be after the opening time.")
+            else:
+                exclude = self.round.pk if self.round else None
+                clash = rounds_overlapping(
+                    tribe=self.tribe, opens_at=opens_at, closes_at=closes_at, exclude=exclude
+                ).first()
+                if clash is not None:
+                    self.add_error(
+                        None,
+                        f"{self.tribe.name} already has {clash.title} from {clash.opens_at:%d %b %Y} "
+                        f"to {clash.closes_at:%d %b %Y}; rounds of a tribe must not overlap.",
+                    )
+        if (
+            title
+            and Round.objects.filter(tribe=self.tribe, title=title)
+            .exclude(pk=getattr(self.round, "pk", None))
+            .exists()
+        ):
+            self.add_error("title", f"{self.tribe.name} already has a round called {title}.")
+        return cleaned
+
+
+class ExtendForm(forms.Form):
+    closes_at = forms.DateTimeField(label="New closing time", widget=DATETIME_WIDGET)
+
+
+class CardForm(forms.ModelForm):
+    class Meta:
+        model = HealthCard
+        fields = ["name", "awesome", "crappy"]
+        widgets = {"awesome": forms.Textarea(attrs={"rows": 2}), "crappy": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, tribe: Tribe, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.tribe = tribe
+        self.fields["name"].error_messages["required"] = "Give the card a name."
+        self.fields["awesome"].error_messages["required"] = "Describe what awesome looks like."
+        self.fields["crappy"].error_messages["required"] = "Describe what crappy looks like."
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if (
+            HealthCard.objects.filter(tribe=self.tribe, name__iexact=name)
+            .exclude(pk=self.instance.pk)
+            .exists()
+        ):
+            raise forms.ValidationError(f"The deck already has a card called {name}.")
+        return name
+
+
+class InviteForm(forms.Form):
+    squad = forms.ModelChoiceField(queryset=Squad.objects.none(), empty_label=None)
+    cap = forms.IntegerField(
+        label="Most ballots it accepts",
+        required=False,
+        min_value=1,
+        max_value=500,
+        help_text="Leave empty to accept one ballot per member of the squad.",
+    )
+
+    def __init__(self, *args, tribe: Tribe, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["squad"].queryset = Squad.objects.filter(tribe=tribe)

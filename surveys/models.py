@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import secrets
 import uuid
 from datetime import date, datetime
 
@@ -433,3 +435,89 @@ class ActionItem(models.Model):
 
     def is_overdue(self, today: date | None = None) -> bool:
         return not self.done and self.due_date is not None and self.due_date < (today or timezone.localdate())
+
+
+def new_salt() -> str:
+    return secrets.token_hex(16)
+
+
+class InviteLink(models.Model):
+    """A workshop link that lets people without an account vote for one squad in one round.
+
+    The token is never stored: it is an HMAC of the link's id and a random salt under a
+    server secret, so the link can be shown again as a QR code, yet the table alone does
+    not give it away.
+    """
+
+    round = models.ForeignKey(Round, models.CASCADE, related_name="invites")
+    squad = models.ForeignKey(Squad, models.CASCADE, related_name="invites")
+    salt = models.CharField(max_length=32, default=new_salt, editable=False)
+    cap = models.PositiveIntegerField(help_text="How many ballots this link accepts at most.")
+    used = models.PositiveIntegerField(default=0)
+    revoked = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(used__lte=models.F("cap")), name="invite_used_within_cap"),
+            models.CheckConstraint(condition=Q(cap__gte=1), name="invite_cap_at_least_one"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invite to {self.round} for {self.squad}"
+
+    def _mac(self) -> str:
+        message = f"invite:{self.pk}:{self.salt}".encode()
+        digest = hmac.new(settings.BALLOT_SECRET.encode(), message, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+    @property
+    def token(self) -> str:
+        return f"{self.pk}.{self._mac()}"
+
+    def matches(self, token: str) -> bool:
+        return hmac.compare_digest(self.token.encode(), token.encode())
+
+    @staticmethod
+    def id_in(token: str) -> int | None:
+        head, _, mac = token.partition(".")
+        return int(head) if head.isdigit() and len(head) < 12 and len(mac) == 43 else None
+
+
+class RateLimit(models.Model):
+    """A counter per key and time window, kept in the database so every app server shares it."""
+
+    key = models.CharField(max_length=120)
+    window = models.BigIntegerField()
+    hits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "window"], name="rate_limit_unique_window")]
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.window}: {self.hits}"
+
+
+class ReminderPreference(models.Model):
+    """A person's choice about reminder emails; no row means reminders are on."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, models.CASCADE, related_name="reminder_preference")
+    enabled = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"Reminders {'on' if self.enabled else 'off'} for {self.user}"
+
+
+class ReminderLog(models.Model):
+    """That a person got a reminder on a day: nobody gets two on the same day."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="+")
+    sent_on = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "sent_on"], name="one_reminder_a_day")]
+
+    def __str__(self) -> str:
+        return f"Reminder to {self.user} on {self.sent_on}"

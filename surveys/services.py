@@ -7,12 +7,27 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import Avg, Case, Count, FloatField, Q, Value, When
+from django.urls import reverse
 from django.utils import timezone
 
 from .deck import DEFAULT_DECK
-from .models import ActionItem, Answer, Ballot, HealthCard, Result, Round, RoundCard, Squad, SquadRole, Tribe
+from .models import (
+    ActionItem,
+    Answer,
+    Ballot,
+    HealthCard,
+    InviteLink,
+    ReminderLog,
+    Result,
+    Round,
+    RoundCard,
+    Squad,
+    SquadRole,
+    Tribe,
+)
 
 
 class BallotRejected(Exception):
@@ -241,3 +256,229 @@ def action_create(
         baseline_round=baseline,
         created_by=created_by,
     )
+
+
+class RoundRejected(Exception):
+    """The round change cannot be made; the message says why."""
+
+
+def rounds_overlapping(*, tribe: Tribe, opens_at: datetime, closes_at: datetime, exclude: int | None = None):
+    """The tribe's other rounds whose time overlaps this one (drafts included)."""
+    return (
+        Round.objects.filter(tribe=tribe, opens_at__lt=closes_at, closes_at__gt=opens_at)
+        .exclude(pk=exclude)
+        .order_by("opens_at")
+    )
+
+
+def _set_round_cards(round: Round, cards: list[HealthCard]) -> None:
+    RoundCard.objects.filter(round=round).delete()
+    RoundCard.objects.bulk_create(
+        RoundCard(round=round, card=card, position=i) for i, card in enumerate(cards)
+    )
+
+
+@transaction.atomic
+def round_create(
+    *, tribe: Tribe, title: str, opens_at: datetime, closes_at: datetime, cards: list[HealthCard]
+) -> Round:
+    """A new draft round of the tribe, asking these cards in the deck's order."""
+    rnd = Round.objects.create(tribe=tribe, title=title, opens_at=opens_at, closes_at=closes_at)
+    _set_round_cards(rnd, sorted(cards, key=lambda c: (c.position, c.name)))
+    return rnd
+
+
+@transaction.atomic
+def round_update(
+    *, round: Round, title: str, opens_at: datetime, closes_at: datetime, cards: list[HealthCard]
+) -> Round:
+    """Change a round; its cards only while nobody has voted."""
+    current = Round.objects.select_for_update().get(pk=round.pk)
+    if current.state == Round.State.CLOSED:
+        raise RoundRejected("A closed round cannot be changed.")
+    chosen = sorted(cards, key=lambda c: (c.position, c.name))
+    if {c.pk for c in chosen} != set(current.round_cards.values_list("card_id", flat=True)):
+        if current.ballots.exists():
+            raise RoundRejected("People have already voted, so the cards of this round can no longer change.")
+        _set_round_cards(current, chosen)
+    current.title, current.opens_at, current.closes_at = title, opens_at, closes_at
+    current.save(update_fields=["title", "opens_at", "closes_at"])
+    return current
+
+
+@transaction.atomic
+def round_open(*, round: Round, now: datetime | None = None, scheduled: bool = False) -> Round:
+    """Open a draft for voting now, or, when scheduled, from its opening time on."""
+    now = now or timezone.now()
+    current = Round.objects.select_for_update().get(pk=round.pk)
+    if current.state != Round.State.DRAFT:
+        raise RoundRejected("Only a draft can be opened.")
+    if current.closes_at <= now:
+        raise RoundRejected("Its closing time has passed: set a later closing time first.")
+    if not current.round_cards.exists():
+        raise RoundRejected("Choose at least one card before opening the round.")
+    opens_at = current.opens_at if scheduled and current.opens_at > now else now
+    clash = rounds_overlapping(
+        tribe=current.tribe, opens_at=opens_at, closes_at=current.closes_at, exclude=current.pk
+    )
+    clash = clash.exclude(state=Round.State.DRAFT).first()
+    if clash is not None:
+        raise RoundRejected(
+            f"It would overlap {clash.title}, which runs until {clash.closes_at:%d %b %Y %H:%M}."
+        )
+    current.state, current.opens_at = Round.State.OPEN, opens_at
+    current.save(update_fields=["state", "opens_at"])
+    return current
+
+
+@transaction.atomic
+def round_extend(*, round: Round, closes_at: datetime, now: datetime | None = None) -> Round:
+    """Move the closing time of an open round later."""
+    now = now or timezone.now()
+    current = Round.objects.select_for_update().get(pk=round.pk)
+    if current.state != Round.State.OPEN:
+        raise RoundRejected("Only an open round can be extended.")
+    if closes_at <= max(current.closes_at, now):
+        raise RoundRejected("The new closing time must be later than the current one.")
+    clash = rounds_overlapping(
+        tribe=current.tribe, opens_at=current.opens_at, closes_at=closes_at, exclude=current.pk
+    )
+    clash = clash.exclude(state=Round.State.DRAFT).first()
+    if clash is not None:
+        raise RoundRejected(f"It would overlap {clash.title}.")
+    current.closes_at = closes_at
+    current.save(update_fields=["closes_at"])
+    return current
+
+
+@transaction.atomic
+def round_delete(*, round: Round) -> None:
+    current = Round.objects.select_for_update().get(pk=round.pk)
+    if current.state != Round.State.DRAFT or current.ballots.exists():
+        raise RoundRejected("Only a draft without ballots can be deleted.")
+    current.delete()
+
+
+@transaction.atomic
+def card_add(*, tribe: Tribe, name: str, awesome: str, crappy: str) -> HealthCard:
+    last = (
+        HealthCard.objects.filter(tribe=tribe)
+        .order_by("-position")
+        .values_list("position", flat=True)
+        .first()
+    )
+    return HealthCard.objects.create(
+        tribe=tribe, name=name, awesome=awesome, crappy=crappy, position=(last or 0) + 1
+    )
+
+
+@transaction.atomic
+def card_move(*, card: HealthCard, up: bool) -> None:
+    """Swap a card with its neighbour in the tribe's deck."""
+    deck = list(
+        HealthCard.objects.select_for_update().filter(tribe_id=card.tribe_id).order_by("position", "name")
+    )
+    index = next(i for i, c in enumerate(deck) if c.pk == card.pk)
+    other = index - 1 if up else index + 1
+    if 0 <= other < len(deck):
+        deck[index], deck[other] = deck[other], deck[index]
+    for position, each in enumerate(deck):
+        each.position = position
+    HealthCard.objects.bulk_update(deck, ["position"])
+
+
+def card_delete(*, card: HealthCard) -> None:
+    """Delete a card nobody has answered or been asked; others can only be retired."""
+    if card.answers.exists() or card.round_cards.exists():
+        raise RoundRejected("This card has been used in a round, so it can only be retired.")
+    card.delete()
+
+
+def invite_create(
+    *, round: Round, squad: Squad, created_by: AbstractBaseUser, cap: int | None = None
+) -> InviteLink:
+    """A workshop link for one squad in an open round; by default it accepts one ballot per member."""
+    if round.voting_status() == "closed" or round.state != Round.State.OPEN:
+        raise RoundRejected("Invite links are for open rounds.")
+    if squad.tribe_id != round.tribe_id:
+        raise RoundRejected("This squad does not take part in this round.")
+    if cap is None:
+        cap = max(1, SquadRole.objects.members().filter(squad=squad).count())
+    return InviteLink.objects.create(round=round, squad=squad, cap=cap, created_by=created_by)
+
+
+class InviteFull(BallotRejected):
+    """The invite link has taken as many ballots as it may."""
+
+
+@transaction.atomic
+def guest_ballot_submit(*, invite: InviteLink, guest_id: str, answers: list[AnswerInput]) -> Ballot:
+    """Store a workshop guest's ballot; a first ballot uses up one place on the link."""
+    key = Ballot.key_for(round_id=invite.round_id, squad_id=invite.squad_id, voter=f"guest:{guest_id}")
+    link = InviteLink.objects.select_for_update().get(pk=invite.pk)
+    if link.revoked:
+        raise BallotRejected("This invite link has been withdrawn.")
+    if not Ballot.objects.filter(round_id=link.round_id, squad_id=link.squad_id, voter_key=key).exists():
+        if link.used >= link.cap:
+            raise InviteFull(f"This invite link has already taken its {link.cap} ballots.")
+        link.used += 1
+        link.save(update_fields=["used"])
+    return ballot_submit(round=link.round, squad=link.squad, voter_key=key, answers=answers)
+
+
+def reminders_send(*, days: int, now: datetime | None = None) -> int:
+    """Email members who have not voted yet in rounds closing within `days` days.
+
+    Who voted is found by recomputing each member's voter key, as for their own ballot:
+    nothing links people to ballots. Nobody gets more than one reminder a day, and an
+    email only says which health checks are waiting, never anything about votes.
+    """
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    rounds = list(
+        Round.objects.accepting_votes(now)
+        .filter(closes_at__lte=now + timedelta(days=days))
+        .select_related("tribe")
+    )
+    roles = list(
+        SquadRole.objects.members()
+        .filter(squad__tribe__in={r.tribe_id for r in rounds}, user__is_active=True)
+        .exclude(user__email="")
+        .exclude(user__reminder_preference__enabled=False)
+        .select_related("user", "squad")
+    )
+    waiting = {
+        Ballot.key_for_user(round_id=rnd.pk, squad_id=role.squad_id, user_id=role.user_id): (rnd, role)
+        for rnd in rounds
+        for role in roles
+        if role.squad.tribe_id == rnd.tribe_id
+    }
+    voted = set(Ballot.objects.filter(voter_key__in=list(waiting)).values_list("voter_key", flat=True))
+    reminded_today = set(ReminderLog.objects.filter(sent_on=today).values_list("user_id", flat=True))
+    pending: dict[int, list[tuple[Round, SquadRole]]] = {}
+    for key, (rnd, role) in waiting.items():
+        if key not in voted and role.user_id not in reminded_today:
+            pending.setdefault(role.user_id, []).append((rnd, role))
+
+    sent = 0
+    for items in pending.values():
+        user = items[0][1].user
+        with transaction.atomic():
+            _, created = ReminderLog.objects.get_or_create(user=user, sent_on=today)
+            if not created:
+                continue
+            lines = [
+                f"- {rnd.title}, {role.squad.name}: closes {timezone.localtime(rnd.closes_at):%a %d %b %Y %H:%M}\n"
+                f"  {settings.SITE_URL}{reverse('surveys:vote', args=[rnd.pk, role.squad.slug])}"
+                for rnd, role in sorted(items, key=lambda item: item[0].closes_at)
+            ]
+            body = (
+                f"Hello {user.get_short_name() or user.get_username()},\n\n"
+                "Your squad health check is waiting for you. It takes about five minutes, and your answers "
+                "are anonymous: nobody can see what you chose.\n\n"
+                + "\n".join(lines)
+                + f"\n\nTo stop these reminders: {settings.SITE_URL}{reverse('surveys:reminder-settings')}\n"
+            )
+            send_mail("Your squad health check closes soon", body, None, [user.email])
+            sent += 1
+    return sent

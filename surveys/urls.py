@@ -2,13 +2,15 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import actions, coach, manage, results, vote
+from .views import account, actions, coach, guest, manage, results, vote
 
 app_name = "surveys"
 
 urlpatterns = [
     path("", vote.home, name="home"),
     path("rounds/<int:round_id>/squads/<slug:squad_slug>/vote/", vote.vote, name="vote"),
+    path("rounds/<int:round_id>/squads/<slug:squad_slug>/guest/", guest.guest_vote, name="guest-vote"),
+    path("join/<str:token>/", guest.join, name="join"),
     path("tribes/<slug:slug>/", results.tribe_dashboard, name="tribe-dashboard"),
     path("tribes/<slug:slug>/export.csv", results.tribe_export, name="tribe-export"),
     path("tribes/<slug:slug>/trends/", coach.tribe_trends, name="tribe-trends"),
@@ -20,5 +22,19 @@ urlpatterns = [
     path("squads/<slug:slug>/actions/<int:pk>/done/", actions.action_done, name="action-done"),
     path("squads/<slug:slug>/actions/<int:pk>/delete/", actions.action_delete, name="action-delete"),
     path("coach/", coach.coach_queue, name="coach-queue"),
+    path("account/reminders/", account.reminder_settings, name="reminder-settings"),
+    path("manage/", manage.manage_home, name="manage"),
+    path("manage/tribes/<slug:slug>/rounds/new/", manage.round_new, name="round-new"),
+    path("manage/tribes/<slug:slug>/deck/", manage.deck, name="deck"),
+    path("manage/rounds/<int:round_id>/", manage.round_detail, name="round-detail"),
+    path("manage/rounds/<int:round_id>/edit/", manage.round_edit, name="round-edit"),
+    path("manage/rounds/<int:round_id>/open/", manage.round_open_view, name="round-open"),
+    path("manage/rounds/<int:round_id>/extend/", manage.round_extend_view, name="round-extend"),
+    path("manage/rounds/<int:round_id>/delete/", manage.round_delete_view, name="round-delete"),
     path("manage/rounds/<int:round_id>/close/", manage.round_close_view, name="round-close"),
+    path("manage/rounds/<int:round_id>/invites/", manage.invite_new, name="invite-new"),
+    path("manage/invites/<int:invite_id>/", manage.invite_detail, name="invite-detail"),
+    path("manage/invites/<int:invite_id>/revoke/", manage.invite_revoke, name="invite-revoke"),
+    path("manage/cards/<int:card_id>/edit/", manage.card_edit, name="card-edit"),
+    path("manage/cards/<int:card_id>/change/", manage.card_change, name="card-change"),
 ]

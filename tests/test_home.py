@@ -7,7 +7,7 @@ from django.urls import reverse
 from surveys.models import Round
 from surveys.services import AnswerInput, ballot_submit
 
-from .factories import add_member, make_round, make_squad
+from .factories import add_member, make_round, make_squad, make_tribe
 from .test_vote import vote_url
 
 
@@ -53,8 +53,9 @@ def test_it_shows_nothing_of_another_tribe(client, charlie, open_round):
 
 def test_it_runs_a_fixed_number_of_queries(client, alice, squad, tribe, django_assert_num_queries):
     for n in range(3):
-        make_round(tribe, f"Open {n}")
-        add_member(make_squad(tribe), alice)
+        other = make_tribe(f"Tribe {n}")
+        make_round(other, f"Open {n}")
+        add_member(make_squad(other), alice)
     client.force_login(alice)
     # session, user, squad roles, tribe roles, rounds, ballots
     with django_assert_num_queries(6):

@@ -1,15 +1,207 @@
+"""Running health checks: rounds, the tribe's deck and workshop invite links (leads and coaches)."""
+
 from __future__ import annotations
 
+import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.db import IntegrityError
+from django.db.models import Count, Exists, OuterRef
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from ..access import get_round_for_manager
-from ..models import Ballot, Round
-from ..services import round_close
+from ..access import (
+    get_round_for_manager,
+    get_tribe_for_lead,
+    get_tribe_for_manager,
+    managed_tribes,
+    squads_for_inviter,
+)
+from ..forms import CardForm, ExtendForm, InviteForm, RoundForm
+from ..models import Ballot, HealthCard, InviteLink, Round, RoundCard, SquadRole, TribeRole
+from ..services import (
+    RoundRejected,
+    card_add,
+    card_delete,
+    card_move,
+    invite_create,
+    round_close,
+    round_create,
+    round_delete,
+    round_extend,
+    round_open,
+    round_update,
+)
+
+
+def _detail(rnd: Round) -> str:
+    return reverse("surveys:round-detail", args=[rnd.pk])
+
+
+@login_required
+@require_GET
+def manage_home(request: HttpRequest) -> HttpResponse:
+    tribes = list(
+        managed_tribes(request.user).annotate(
+            is_lead=Exists(
+                TribeRole.objects.filter(tribe=OuterRef("pk"), user=request.user, role=TribeRole.Role.LEAD)
+            )
+        )
+    )
+    rounds = (
+        Round.objects.filter(tribe__in=tribes)
+        .annotate(card_count=Count("round_cards", distinct=True))
+        .select_related("tribe")
+        .order_by("tribe__name", "-opens_at")
+    )
+    coached_open = (
+        Round.objects.filter(
+            state=Round.State.OPEN,
+            tribe__squads__roles__user=request.user,
+            tribe__squads__roles__role=SquadRole.Role.COACH,
+        )
+        .exclude(tribe__in=tribes)
+        .distinct()
+        .select_related("tribe")
+    )
+    if not tribes and not coached_open.exists():
+        raise Http404("Only tribe leads and coaches run health checks")
+    ctx = {"tribes": tribes, "rounds": list(rounds), "coached_open": list(coached_open)}
+    return render(request, "surveys/manage/home.html", ctx)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def round_new(request: HttpRequest, slug: str) -> HttpResponse:
+    tribe = get_tribe_for_manager(request, slug)
+    if request.method == "POST":
+        form = RoundForm(request.POST, tribe=tribe)
+        if form.is_valid():
+            rnd = round_create(tribe=tribe, **form.cleaned_data)
+            messages.success(request, f"{rnd.title} is saved as a draft. Open it when you are ready.")
+            return redirect(_detail(rnd))
+    else:
+        # The next whole minute: a round just closed ends now, and rounds must not overlap.
+        now = timezone.localtime().replace(second=0, microsecond=0) + timezone.timedelta(minutes=1)
+        form = RoundForm(
+            tribe=tribe,
+            initial={
+                "opens_at": now,
+                "closes_at": now + timezone.timedelta(days=14),
+                "cards": HealthCard.objects.filter(tribe=tribe, retired=False),
+            },
+        )
+    return render(request, "surveys/manage/round_form.html", {"tribe": tribe, "form": form, "round": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def round_edit(request: HttpRequest, round_id: int) -> HttpResponse:
+    rnd = get_round_for_manager(request, round_id)
+    if rnd.state == Round.State.CLOSED:
+        messages.info(request, "A closed round cannot be changed.")
+        return redirect(_detail(rnd))
+    form = RoundForm(
+        request.POST or None,
+        tribe=rnd.tribe,
+        round=rnd,
+        initial={
+            "title": rnd.title,
+            "opens_at": timezone.localtime(rnd.opens_at),
+            "closes_at": timezone.localtime(rnd.closes_at),
+            "cards": rnd.cards.all(),
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            round_update(round=rnd, **form.cleaned_data)
+        except (RoundRejected, IntegrityError) as exc:
+            form.add_error(
+                None, str(exc) if isinstance(exc, RoundRejected) else "Rounds of a tribe must not overlap."
+            )
+        else:
+            messages.success(request, f"{form.cleaned_data['title']} is saved.")
+            return redirect(_detail(rnd))
+    return render(request, "surveys/manage/round_form.html", {"tribe": rnd.tribe, "form": form, "round": rnd})
+
+
+@login_required
+@require_GET
+def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
+    rnd = get_round_for_manager(request, round_id)
+    invites = list(
+        InviteLink.objects.filter(round=rnd)
+        .select_related("squad")
+        .order_by("squad__position", "squad__name", "-id")
+    )
+    ctx = {
+        "round": rnd,
+        "cards": [rc.card for rc in rnd.round_cards.select_related("card")],
+        "ballots": Ballot.objects.filter(round=rnd).count(),
+        "invites": invites,
+        "invite_form": InviteForm(tribe=rnd.tribe),
+        "extend_form": ExtendForm(
+            initial={"closes_at": timezone.localtime(rnd.closes_at) + timezone.timedelta(days=2)}
+        ),
+        "status": rnd.voting_status(),
+        "now": timezone.now(),
+    }
+    return render(request, "surveys/manage/round_detail.html", ctx)
+
+
+def _round_action(request: HttpRequest, rnd: Round, action, success: str) -> HttpResponse:
+    try:
+        action()
+    except RoundRejected as exc:
+        messages.error(request, str(exc))
+    except IntegrityError:
+        messages.error(request, "That would make two rounds of the tribe overlap.")
+    else:
+        messages.success(request, success)
+    return redirect(_detail(rnd))
+
+
+@login_required
+@require_POST
+def round_open_view(request: HttpRequest, round_id: int) -> HttpResponse:
+    rnd = get_round_for_manager(request, round_id)
+    scheduled = request.POST.get("when") == "scheduled"
+    return _round_action(
+        request,
+        rnd,
+        lambda: round_open(round=rnd, scheduled=scheduled),
+        f"{rnd.title} is {'scheduled' if scheduled else 'open'}: every squad of {rnd.tribe.name} can vote.",
+    )
+
+
+@login_required
+@require_POST
+def round_extend_view(request: HttpRequest, round_id: int) -> HttpResponse:
+    rnd = get_round_for_manager(request, round_id)
+    form = ExtendForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Enter the new closing time as a date and time.")
+        return redirect(_detail(rnd))
+    closes_at = form.cleaned_data["closes_at"]
+    return _round_action(
+        request, rnd, lambda: round_extend(round=rnd, closes_at=closes_at), f"{rnd.title} now closes later."
+    )
+
+
+@login_required
+@require_POST
+def round_delete_view(request: HttpRequest, round_id: int) -> HttpResponse:
+    rnd = get_round_for_manager(request, round_id)
+    try:
+        round_delete(round=rnd)
+    except RoundRejected as exc:
+        messages.error(request, str(exc))
+        return redirect(_detail(rnd))
+    messages.success(request, f"The draft {rnd.title} is deleted.")
+    return redirect("surveys:manage")
 
 
 @login_required
@@ -19,10 +211,130 @@ def round_close_view(request: HttpRequest, round_id: int) -> HttpResponse:
     rnd = get_round_for_manager(request, round_id)
     if rnd.state != Round.State.OPEN:
         messages.info(request, f"{rnd.title} is not open, so there is nothing to close.")
-        return redirect("surveys:tribe-dashboard", slug=rnd.tribe.slug)
+        return redirect(_detail(rnd))
     if request.method == "POST":
         round_close(round=rnd)
         messages.success(request, f"{rnd.title} is closed and its results are ready.")
         return redirect(reverse("surveys:tribe-dashboard", args=[rnd.tribe.slug]) + f"?round={rnd.pk}")
     ctx = {"round": rnd, "ballots": Ballot.objects.filter(round=rnd).count()}
     return render(request, "surveys/round_close.html", ctx)
+
+
+# Invite links
+
+
+def _get_invite_for_inviter(request: HttpRequest, invite_id: int) -> InviteLink:
+    invite = get_object_or_404(InviteLink.objects.select_related("round__tribe", "squad"), pk=invite_id)
+    if not squads_for_inviter(request.user, invite.round).filter(pk=invite.squad_id).exists():
+        raise Http404("No such invite link")
+    return invite
+
+
+@login_required
+@require_POST
+def invite_new(request: HttpRequest, round_id: int) -> HttpResponse:
+    rnd = get_object_or_404(Round.objects.select_related("tribe"), pk=round_id)
+    squads = squads_for_inviter(request.user, rnd)
+    if not squads.exists():
+        raise Http404("No such round")
+    form = InviteForm(request.POST, tribe=rnd.tribe)
+    form.fields["squad"].queryset = squads
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect(
+            _detail(rnd)
+            if TribeRole.objects.filter(user=request.user, tribe=rnd.tribe).exists()
+            else "surveys:manage"
+        )
+    try:
+        invite = invite_create(
+            round=rnd, squad=form.cleaned_data["squad"], cap=form.cleaned_data["cap"], created_by=request.user
+        )
+    except RoundRejected as exc:
+        messages.error(request, str(exc))
+        return redirect("surveys:manage")
+    return redirect("surveys:invite-detail", invite_id=invite.pk)
+
+
+@login_required
+@require_GET
+def invite_detail(request: HttpRequest, invite_id: int) -> HttpResponse:
+    """A page for the projector: a large QR code and the link, for one squad in one round."""
+    invite = _get_invite_for_inviter(request, invite_id)
+    url = request.build_absolute_uri(reverse("surveys:join", args=[invite.token]))
+    qr = segno.make(url, error="m").svg_inline(
+        scale=8, border=2, omitsize=True, title=f"Invite link for {invite.squad.name}"
+    )
+    ctx = {"invite": invite, "url": url, "qr": qr, "status": invite.round.voting_status()}
+    return render(request, "surveys/manage/invite.html", ctx)
+
+
+@login_required
+@require_POST
+def invite_revoke(request: HttpRequest, invite_id: int) -> HttpResponse:
+    invite = _get_invite_for_inviter(request, invite_id)
+    InviteLink.objects.filter(pk=invite.pk).update(revoked=True)
+    messages.success(request, f"The invite link for {invite.squad.name} no longer works.")
+    return redirect("surveys:invite-detail", invite_id=invite.pk)
+
+
+# The tribe's deck
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def deck(request: HttpRequest, slug: str) -> HttpResponse:
+    tribe = get_tribe_for_lead(request, slug)
+    form = CardForm(request.POST or None, tribe=tribe)
+    if request.method == "POST" and form.is_valid():
+        card = card_add(tribe=tribe, **form.cleaned_data)
+        messages.success(request, f"{card.name} is added to the deck.")
+        return redirect("surveys:deck", slug=tribe.slug)
+    cards = (
+        HealthCard.objects.filter(tribe=tribe)
+        .annotate(used=Exists(RoundCard.objects.filter(card=OuterRef("pk"))))
+        .order_by("position", "name")
+    )
+    return render(request, "surveys/manage/deck.html", {"tribe": tribe, "cards": cards, "form": form})
+
+
+def _get_card_for_lead(request: HttpRequest, card_id: int) -> HealthCard:
+    card = get_object_or_404(HealthCard.objects.select_related("tribe").exclude(tribe=None), pk=card_id)
+    get_tribe_for_lead(request, card.tribe.slug)
+    return card
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def card_edit(request: HttpRequest, card_id: int) -> HttpResponse:
+    card = _get_card_for_lead(request, card_id)
+    form = CardForm(request.POST or None, instance=card, tribe=card.tribe)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, f"{card.name} is saved; its history stays with it.")
+        return redirect("surveys:deck", slug=card.tribe.slug)
+    return render(request, "surveys/manage/card_form.html", {"card": card, "form": form, "tribe": card.tribe})
+
+
+@login_required
+@require_POST
+def card_change(request: HttpRequest, card_id: int) -> HttpResponse:
+    """Move a card up or down, retire or restore it, or delete it if it was never used."""
+    card = _get_card_for_lead(request, card_id)
+    action = request.POST.get("action")
+    if action in ("up", "down"):
+        card_move(card=card, up=action == "up")
+    elif action in ("retire", "restore"):
+        card.retired = action == "retire"
+        card.save(update_fields=["retired"])
+        messages.success(request, f"{card.name} is {'retired' if card.retired else 'back in the deck'}.")
+    elif action == "delete":
+        try:
+            card_delete(card=card)
+        except RoundRejected as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"{card.name} is deleted.")
+    else:
+        messages.error(request, "Unknown change.")
+    return redirect("surveys:deck", slug=card.tribe.slug)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
@@ -11,8 +13,8 @@ from django.views.decorators.http import require_http_methods
 from ..access import get_squad_for_member
 from ..context_processors import navigation_from
 from ..forms import COLOUR_HINTS, BallotForm
-from ..models import Answer, Ballot, Round, RoundCard, SquadRole, TribeRole
-from ..services import BallotRejected, ballot_submit
+from ..models import Answer, Ballot, Round, RoundCard, Squad, SquadRole, TribeRole
+from ..services import AnswerInput, BallotRejected, ballot_submit
 
 
 def _names(cards: list) -> str:
@@ -64,14 +66,17 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "surveys/home.html", ctx)
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def vote(request: HttpRequest, round_id: int, squad_slug: str) -> HttpResponse:
-    squad = get_squad_for_member(request, squad_slug)
-    rnd = get_object_or_404(Round, pk=round_id, tribe_id=squad.tribe_id)
+def ballot_page(
+    request: HttpRequest,
+    rnd: Round,
+    squad: Squad,
+    voter_key: str,
+    submit: Callable[[list[AnswerInput]], object],
+    extra: dict | None = None,
+) -> HttpResponse:
+    """The voting page for one voter (a member or a workshop guest): show, check and save the ballot."""
     cards = [rc.card for rc in RoundCard.objects.filter(round=rnd).select_related("card")]
-    key = Ballot.key_for_user(round_id=rnd.pk, squad_id=squad.pk, user_id=request.user.pk)
-    answers = Answer.objects.filter(ballot__round=rnd, ballot__squad=squad, ballot__voter_key=key)
+    answers = Answer.objects.filter(ballot__round=rnd, ballot__squad=squad, ballot__voter_key=voter_key)
     status = rnd.voting_status()
 
     http_status = 200
@@ -83,7 +88,7 @@ def vote(request: HttpRequest, round_id: int, squad_slug: str) -> HttpResponse:
             http_status = 409
         elif form.is_valid():
             try:
-                ballot_submit(round=rnd, squad=squad, voter_key=key, answers=form.answer_inputs())
+                submit(form.answer_inputs())
             except BallotRejected as exc:
                 form.add_error(None, str(exc))
                 http_status = 409
@@ -95,7 +100,7 @@ def vote(request: HttpRequest, round_id: int, squad_slug: str) -> HttpResponse:
                     messages.warning(request, f"Still to answer: {_names(no_colour)}.")
                 if no_trend:
                     messages.info(request, f"No trend chosen yet for: {_names(no_trend)}.")
-                return redirect("surveys:vote", round_id=rnd.pk, squad_slug=squad.slug)
+                return redirect(request.path)
     else:
         form = BallotForm(cards, answers=answers)
 
@@ -108,5 +113,21 @@ def vote(request: HttpRequest, round_id: int, squad_slug: str) -> HttpResponse:
         "answered": form.answered_count(),
         "total": len(cards),
         "colour_hints": {str(colour): hint for colour, hint in COLOUR_HINTS.items()},
+        **(extra or {}),
     }
     return render(request, "surveys/vote.html", ctx, status=http_status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def vote(request: HttpRequest, round_id: int, squad_slug: str) -> HttpResponse:
+    squad = get_squad_for_member(request, squad_slug)
+    rnd = get_object_or_404(Round, pk=round_id, tribe_id=squad.tribe_id)
+    key = Ballot.key_for_user(round_id=rnd.pk, squad_id=squad.pk, user_id=request.user.pk)
+    return ballot_page(
+        request,
+        rnd,
+        squad,
+        key,
+        lambda answers: ballot_submit(round=rnd, squad=squad, voter_key=key, answers=answers),
+    )

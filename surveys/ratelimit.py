@@ -1,0 +1,31 @@
+"""A fixed-window rate limit kept in the database, so that every app server counts together."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F
+from django.http import HttpRequest
+from django.utils import timezone
+
+from .models import RateLimit
+
+
+def client_address(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def hits_in_window(key: str, *, period: int, now: datetime | None = None) -> int:
+    window = int((now or timezone.now()).timestamp()) // period
+    return RateLimit.objects.filter(key=key, window=window).values_list("hits", flat=True).first() or 0
+
+
+@transaction.atomic
+def hit(key: str, *, period: int, now: datetime | None = None) -> int:
+    """Count one hit for key in the current window of period seconds; return the window's total."""
+    window = int((now or timezone.now()).timestamp()) // period
+    RateLimit.objects.get_or_create(key=key, window=window)
+    RateLimit.objects.filter(key=key, window=window).update(hits=F("hits") + 1)
+    RateLimit.objects.filter(key=key, window__lt=window - 1).delete()
+    return RateLimit.objects.filter(key=key, window=window).values_list("hits", flat=True).get()
