@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run test lint format lock clean
+.PHONY: run test lint format lock clean serve soak
 
 run: $(VENV)/.base node_modules/.package-lock.json
 	$(MANAGE) migrate --noinput
@@ -58,3 +58,17 @@ lock:
 
 clean:
 	rm -rf $(VENV) node_modules staticfiles
+
+# Production mode: DEBUG off, hashed and compressed static files, gunicorn. Needs SECRET_KEY;
+# uses DATABASE_URL (SQLite by default). HTTPS=false serves plain HTTP, for trying it locally.
+SERVE_BIND ?= 127.0.0.1:8000
+SERVE_WORKERS ?= 3
+serve: $(VENV)/.base node_modules/.package-lock.json
+	DEBUG=false $(MANAGE) collectstatic --noinput --verbosity 0
+	DEBUG=false $(MANAGE) migrate --noinput
+	DEBUG=false $(BIN)/gunicorn healthcheck.wsgi --bind $(SERVE_BIND) --workers $(SERVE_WORKERS) \
+	  --access-logfile - --graceful-timeout 10 --timeout 30
+
+# Fault and load test: voters against `make serve` on PostgreSQL while PostgreSQL restarts.
+soak: $(VENV)/.dev node_modules/.package-lock.json
+	$(BIN)/python tests/load/soak.py

@@ -6,9 +6,19 @@ from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest
-from django.shortcuts import get_object_or_404
 
-from .models import Round, Squad, SquadRole, Tribe, TribeRole
+from .audit import audit
+from .models import AuditEvent, Round, Squad, SquadRole, Tribe, TribeRole
+
+
+def _get_or_404(request: HttpRequest, queryset: QuerySet, **lookup):
+    """The object if this person may have it; otherwise 404, audited when the object does exist."""
+    found = queryset.filter(**lookup).first()
+    if found is None:
+        if queryset.model._default_manager.filter(**lookup).exists():
+            audit(AuditEvent.Action.ACCESS_DENIED, request.path, request=request)
+        raise Http404("Not found")
+    return found
 
 
 def _tribe_role(user, *roles: str) -> Exists:
@@ -32,7 +42,7 @@ def get_tribe_for_viewer(request: HttpRequest, slug: str) -> Tribe:
     if not request.user.is_staff:
         in_a_squad = Exists(SquadRole.objects.filter(squad__tribe=OuterRef("pk"), user=request.user))
         tribes = tribes.filter(_tribe_role(request.user) | in_a_squad)
-    return get_object_or_404(tribes, slug=slug)
+    return _get_or_404(request, tribes, slug=slug)
 
 
 def get_round_for_manager(request: HttpRequest, round_id: int) -> Round:
@@ -40,7 +50,7 @@ def get_round_for_manager(request: HttpRequest, round_id: int) -> Round:
     managed = TribeRole.objects.filter(
         tribe=OuterRef("tribe"), user=request.user, role__in=[TribeRole.Role.LEAD, TribeRole.Role.COACH]
     )
-    return get_object_or_404(Round.objects.select_related("tribe").filter(Exists(managed)), pk=round_id)
+    return _get_or_404(request, Round.objects.select_related("tribe").filter(Exists(managed)), pk=round_id)
 
 
 @dataclass(frozen=True)
@@ -64,9 +74,7 @@ def get_squad_for_viewer(request: HttpRequest, slug: str) -> SquadAccess:
     )
     if not user.is_staff:
         squads = squads.filter(Q(is_member=True) | Q(is_squad_coach=True) | Q(is_tribe_supporter=True))
-    squad = squads.filter(slug=slug).first()
-    if squad is None:
-        raise Http404("No such squad")
+    squad = _get_or_404(request, squads, slug=slug)
     return SquadAccess(
         squad=squad, is_member=squad.is_member, is_coach=squad.is_squad_coach or squad.is_tribe_supporter
     )
@@ -74,18 +82,17 @@ def get_squad_for_viewer(request: HttpRequest, slug: str) -> SquadAccess:
 
 def get_squad_for_member(request: HttpRequest, slug: str) -> Squad:
     """The squad, if the signed-in person votes in it; anyone else gets a 404."""
-    return get_object_or_404(
-        Squad.objects.select_related("tribe"),
-        slug=slug,
-        roles__user=request.user,
-        roles__role=SquadRole.Role.MEMBER,
+    member = Exists(
+        SquadRole.objects.filter(squad=OuterRef("pk"), user=request.user, role=SquadRole.Role.MEMBER)
     )
+    return _get_or_404(request, Squad.objects.select_related("tribe").filter(member), slug=slug)
 
 
 def get_squad_for_coach(request: HttpRequest, slug: str) -> Squad:
     """The squad, for its coaches and the coaches and lead of its tribe (and staff)."""
     access = get_squad_for_viewer(request, slug)
     if not (access.is_coach or request.user.is_staff):
+        audit(AuditEvent.Action.ACCESS_DENIED, request.path, request=request)
         raise Http404("No such squad")
     return access.squad
 
@@ -100,7 +107,7 @@ def get_tribe_for_coach(request: HttpRequest, slug: str) -> Tribe:
             )
         )
         tribes = tribes.filter(_tribe_role(request.user) | coaches_a_squad)
-    return get_object_or_404(tribes, slug=slug)
+    return _get_or_404(request, tribes, slug=slug)
 
 
 def squads_supported_by(user) -> QuerySet[Squad]:
@@ -116,12 +123,14 @@ def managed_tribes(user) -> QuerySet[Tribe]:
 
 
 def get_tribe_for_manager(request: HttpRequest, slug: str) -> Tribe:
-    return get_object_or_404(managed_tribes(request.user), slug=slug)
+    return _get_or_404(request, managed_tribes(request.user), slug=slug)
 
 
 def get_tribe_for_lead(request: HttpRequest, slug: str) -> Tribe:
     """The tribe, if the person leads it: the deck is the lead's to change."""
-    return get_object_or_404(Tribe.objects.filter(_tribe_role(request.user, TribeRole.Role.LEAD)), slug=slug)
+    return _get_or_404(
+        request, Tribe.objects.filter(_tribe_role(request.user, TribeRole.Role.LEAD)), slug=slug
+    )
 
 
 def squads_for_inviter(user, round: Round) -> QuerySet[Squad]:

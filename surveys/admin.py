@@ -6,8 +6,28 @@ from django.contrib import admin
 from django.db import transaction
 from django.http import HttpRequest
 
-from .models import HealthCard, Round, RoundCard, Squad, SquadRole, Tribe, TribeRole
+from .audit import audit
+from .models import AuditEvent, HealthCard, Round, RoundCard, Squad, SquadRole, Tribe, TribeRole
 from .services import deck_copy_default
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """Records every change made through this admin screen in the audit log."""
+
+    audit_action = AuditEvent.Action.ROLE_CHANGED
+
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        audit(self.audit_action, obj, request=request, change="changed" if change else "added", via="admin")
+
+    def delete_model(self, request: HttpRequest, obj) -> None:
+        audit(self.audit_action, obj, request=request, change="deleted", via="admin")
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        for obj in queryset:
+            audit(self.audit_action, obj, request=request, change="deleted", via="admin")
+        super().delete_queryset(request, queryset)
 
 
 class SquadInline(admin.TabularInline):
@@ -41,7 +61,7 @@ class SquadAdmin(admin.ModelAdmin):
 
 
 @admin.register(SquadRole)
-class SquadRoleAdmin(admin.ModelAdmin):
+class SquadRoleAdmin(AuditedAdmin):
     list_display = ["user", "role", "squad", "tribe"]
     list_filter = ["role", "squad__tribe"]
     search_fields = ["user__username", "user__email", "squad__name"]
@@ -54,7 +74,7 @@ class SquadRoleAdmin(admin.ModelAdmin):
 
 
 @admin.register(TribeRole)
-class TribeRoleAdmin(admin.ModelAdmin):
+class TribeRoleAdmin(AuditedAdmin):
     list_display = ["user", "role", "tribe"]
     list_filter = ["role", "tribe"]
     search_fields = ["user__username", "user__email", "tribe__name"]
@@ -63,7 +83,8 @@ class TribeRoleAdmin(admin.ModelAdmin):
 
 
 @admin.register(HealthCard)
-class HealthCardAdmin(admin.ModelAdmin):
+class HealthCardAdmin(AuditedAdmin):
+    audit_action = AuditEvent.Action.DECK_CHANGED
     list_display = ["name", "tribe", "position", "retired"]
     list_filter = ["retired", "tribe"]
     search_fields = ["name", "awesome", "crappy"]
@@ -84,7 +105,8 @@ class RoundCardInline(admin.TabularInline):
 
 
 @admin.register(Round)
-class RoundAdmin(admin.ModelAdmin):
+class RoundAdmin(AuditedAdmin):
+    audit_action = AuditEvent.Action.ROUND_CHANGED
     list_display = ["title", "tribe", "state", "opens_at", "closes_at"]
     list_filter = ["state", "tribe"]
     search_fields = ["title", "tribe__name"]
@@ -96,3 +118,23 @@ class RoundAdmin(admin.ModelAdmin):
         if obj is not None and obj.ballots.exists():
             return False
         return super().has_delete_permission(request, obj)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit log, read only: who did what and when (never what anyone voted)."""
+
+    list_display = ["at", "actor_name", "action", "target", "ip"]
+    list_filter = ["action", "at"]
+    search_fields = ["actor_name", "target"]
+    date_hierarchy = "at"
+    readonly_fields = ["at", "actor", "actor_name", "action", "target", "detail", "ip"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

@@ -6,3 +6,12 @@ from django.apps import AppConfig
 class SurveysConfig(AppConfig):
     name = "surveys"
     verbose_name = "Squad health checks"
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in, user_login_failed
+
+        from .audit import on_sign_in_failed, on_signed_in
+
+        # Sign-ins are audited where Django announces them.
+        user_logged_in.connect(on_signed_in, dispatch_uid="surveys.audit.signed_in")
+        user_login_failed.connect(on_sign_in_failed, dispatch_uid="surveys.audit.sign_in_failed")

@@ -34,6 +34,7 @@ def navigation_from(rows: list[tuple[str, str, str, str, str]]) -> dict:
 
 def navigation(request: HttpRequest) -> dict:
     """Links for the navigation, read only when a page shows it."""
-    if not request.user.is_authenticated:
+    user = getattr(request, "user", None)  # absent when a request fails before authentication
+    if user is None or not user.is_authenticated:
         return {}
-    return {"nav": SimpleLazyObject(lambda: navigation_from(navigation_rows(request.user)))}
+    return {"nav": SimpleLazyObject(lambda: navigation_from(navigation_rows(user)))}

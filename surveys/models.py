@@ -521,3 +521,42 @@ class ReminderLog(models.Model):
 
     def __str__(self) -> str:
         return f"Reminder to {self.user} on {self.sent_on}"
+
+
+class AuditEvent(models.Model):
+    """Who did what and when: round, deck and role changes, sign-ins and denied access.
+
+    Never a vote: ballots are not audited at all, so no event can tie a person to one.
+    """
+
+    class Action(models.TextChoices):
+        ROUND_CREATED = "round.created", "Round created"
+        ROUND_CHANGED = "round.changed", "Round changed"
+        ROUND_OPENED = "round.opened", "Round opened"
+        ROUND_EXTENDED = "round.extended", "Round extended"
+        ROUND_CLOSED = "round.closed", "Round closed"
+        ROUND_DELETED = "round.deleted", "Round deleted"
+        DECK_CHANGED = "deck.changed", "Deck changed"
+        ROLE_CHANGED = "role.changed", "Role changed"
+        INVITE_CREATED = "invite.created", "Invite link created"
+        INVITE_REVOKED = "invite.revoked", "Invite link withdrawn"
+        SIGNED_IN = "auth.signed_in", "Signed in"
+        SIGN_IN_FAILED = "auth.sign_in_failed", "Sign-in failed"
+        ACCESS_DENIED = "access.denied", "Access denied"
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Kept as text so the event stays readable after the person is deleted.
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=30, choices=Action.choices)
+    target = models.CharField(max_length=200, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name or 'system'}: {self.get_action_display()} {self.target}"

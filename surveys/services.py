@@ -482,3 +482,10 @@ def reminders_send(*, days: int, now: datetime | None = None) -> int:
             send_mail("Your squad health check closes soon", body, None, [user.email])
             sent += 1
     return sent
+
+
+def comments_purge(*, older_than: timedelta, now: datetime | None = None) -> int:
+    """Blank the comment text of rounds closed longer ago than older_than; counts and scores stay."""
+    cutoff = (now or timezone.now()) - older_than
+    old_rounds = Round.objects.filter(state=Round.State.CLOSED, closes_at__lt=cutoff)
+    return Answer.objects.filter(ballot__round__in=old_rounds).exclude(comment="").update(comment="")

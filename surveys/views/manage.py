@@ -20,8 +20,9 @@ from ..access import (
     managed_tribes,
     squads_for_inviter,
 )
+from ..audit import audit
 from ..forms import CardForm, ExtendForm, InviteForm, RoundForm
-from ..models import Ballot, HealthCard, InviteLink, Round, RoundCard, SquadRole, TribeRole
+from ..models import AuditEvent, Ballot, HealthCard, InviteLink, Round, RoundCard, SquadRole, TribeRole
 from ..services import (
     RoundRejected,
     card_add,
@@ -81,6 +82,7 @@ def round_new(request: HttpRequest, slug: str) -> HttpResponse:
         form = RoundForm(request.POST, tribe=tribe)
         if form.is_valid():
             rnd = round_create(tribe=tribe, **form.cleaned_data)
+            audit(AuditEvent.Action.ROUND_CREATED, rnd, request=request, tribe=tribe.name)
             messages.success(request, f"{rnd.title} is saved as a draft. Open it when you are ready.")
             return redirect(_detail(rnd))
     else:
@@ -123,6 +125,12 @@ def round_edit(request: HttpRequest, round_id: int) -> HttpResponse:
                 None, str(exc) if isinstance(exc, RoundRejected) else "Rounds of a tribe must not overlap."
             )
         else:
+            audit(
+                AuditEvent.Action.ROUND_CHANGED,
+                form.cleaned_data["title"],
+                request=request,
+                tribe=rnd.tribe.name,
+            )
             messages.success(request, f"{form.cleaned_data['title']} is saved.")
             return redirect(_detail(rnd))
     return render(request, "surveys/manage/round_form.html", {"tribe": rnd.tribe, "form": form, "round": rnd})
@@ -152,7 +160,9 @@ def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
     return render(request, "surveys/manage/round_detail.html", ctx)
 
 
-def _round_action(request: HttpRequest, rnd: Round, action, success: str) -> HttpResponse:
+def _round_action(
+    request: HttpRequest, rnd: Round, action, success: str, event: str, **detail
+) -> HttpResponse:
     try:
         action()
     except RoundRejected as exc:
@@ -160,6 +170,7 @@ def _round_action(request: HttpRequest, rnd: Round, action, success: str) -> Htt
     except IntegrityError:
         messages.error(request, "That would make two rounds of the tribe overlap.")
     else:
+        audit(event, rnd, request=request, tribe=rnd.tribe.name, **detail)
         messages.success(request, success)
     return redirect(_detail(rnd))
 
@@ -174,6 +185,8 @@ def round_open_view(request: HttpRequest, round_id: int) -> HttpResponse:
         rnd,
         lambda: round_open(round=rnd, scheduled=scheduled),
         f"{rnd.title} is {'scheduled' if scheduled else 'open'}: every squad of {rnd.tribe.name} can vote.",
+        AuditEvent.Action.ROUND_OPENED,
+        scheduled=scheduled,
     )
 
 
@@ -187,7 +200,12 @@ def round_extend_view(request: HttpRequest, round_id: int) -> HttpResponse:
         return redirect(_detail(rnd))
     closes_at = form.cleaned_data["closes_at"]
     return _round_action(
-        request, rnd, lambda: round_extend(round=rnd, closes_at=closes_at), f"{rnd.title} now closes later."
+        request,
+        rnd,
+        lambda: round_extend(round=rnd, closes_at=closes_at),
+        f"{rnd.title} now closes later.",
+        AuditEvent.Action.ROUND_EXTENDED,
+        closes_at=closes_at.isoformat(),
     )
 
 
@@ -200,6 +218,7 @@ def round_delete_view(request: HttpRequest, round_id: int) -> HttpResponse:
     except RoundRejected as exc:
         messages.error(request, str(exc))
         return redirect(_detail(rnd))
+    audit(AuditEvent.Action.ROUND_DELETED, rnd.title, request=request, tribe=rnd.tribe.name)
     messages.success(request, f"The draft {rnd.title} is deleted.")
     return redirect("surveys:manage")
 
@@ -214,6 +233,7 @@ def round_close_view(request: HttpRequest, round_id: int) -> HttpResponse:
         return redirect(_detail(rnd))
     if request.method == "POST":
         round_close(round=rnd)
+        audit(AuditEvent.Action.ROUND_CLOSED, rnd, request=request, tribe=rnd.tribe.name)
         messages.success(request, f"{rnd.title} is closed and its results are ready.")
         return redirect(reverse("surveys:tribe-dashboard", args=[rnd.tribe.slug]) + f"?round={rnd.pk}")
     ctx = {"round": rnd, "ballots": Ballot.objects.filter(round=rnd).count()}
@@ -253,6 +273,7 @@ def invite_new(request: HttpRequest, round_id: int) -> HttpResponse:
     except RoundRejected as exc:
         messages.error(request, str(exc))
         return redirect("surveys:manage")
+    audit(AuditEvent.Action.INVITE_CREATED, invite, request=request, cap=invite.cap)
     return redirect("surveys:invite-detail", invite_id=invite.pk)
 
 
@@ -274,6 +295,7 @@ def invite_detail(request: HttpRequest, invite_id: int) -> HttpResponse:
 def invite_revoke(request: HttpRequest, invite_id: int) -> HttpResponse:
     invite = _get_invite_for_inviter(request, invite_id)
     InviteLink.objects.filter(pk=invite.pk).update(revoked=True)
+    audit(AuditEvent.Action.INVITE_REVOKED, invite, request=request)
     messages.success(request, f"The invite link for {invite.squad.name} no longer works.")
     return redirect("surveys:invite-detail", invite_id=invite.pk)
 
@@ -288,6 +310,7 @@ def deck(request: HttpRequest, slug: str) -> HttpResponse:
     form = CardForm(request.POST or None, tribe=tribe)
     if request.method == "POST" and form.is_valid():
         card = card_add(tribe=tribe, **form.cleaned_data)
+        audit(AuditEvent.Action.DECK_CHANGED, card, request=request, tribe=tribe.name, change="added")
         messages.success(request, f"{card.name} is added to the deck.")
         return redirect("surveys:deck", slug=tribe.slug)
     cards = (
@@ -310,7 +333,16 @@ def card_edit(request: HttpRequest, card_id: int) -> HttpResponse:
     card = _get_card_for_lead(request, card_id)
     form = CardForm(request.POST or None, instance=card, tribe=card.tribe)
     if request.method == "POST" and form.is_valid():
+        before = HealthCard.objects.values_list("name", flat=True).get(pk=card.pk)
         form.save()
+        audit(
+            AuditEvent.Action.DECK_CHANGED,
+            card,
+            request=request,
+            tribe=card.tribe.name,
+            change="edited",
+            was=before,
+        )
         messages.success(request, f"{card.name} is saved; its history stays with it.")
         return redirect("surveys:deck", slug=card.tribe.slug)
     return render(request, "surveys/manage/card_form.html", {"card": card, "form": form, "tribe": card.tribe})
@@ -337,4 +369,6 @@ def card_change(request: HttpRequest, card_id: int) -> HttpResponse:
             messages.success(request, f"{card.name} is deleted.")
     else:
         messages.error(request, "Unknown change.")
+        return redirect("surveys:deck", slug=card.tribe.slug)
+    audit(AuditEvent.Action.DECK_CHANGED, card, request=request, tribe=card.tribe.name, change=action)
     return redirect("surveys:deck", slug=card.tribe.slug)

@@ -12,8 +12,9 @@ from django.views.decorators.http import require_GET
 
 from .. import charts
 from ..access import get_squad_for_viewer, get_tribe_for_viewer
+from ..audit import audit
 from ..matrix import build_matrix
-from ..models import ActionItem, Answer, Result, Round, RoundCard, Squad, Tribe
+from ..models import ActionItem, Answer, AuditEvent, Result, Round, RoundCard, Squad, Tribe
 from ..services import rounds_close_due
 
 
@@ -28,7 +29,8 @@ def tribe_rounds(tribe: Tribe) -> tuple[list[Round], Round | None]:
         Round.objects.filter(tribe=tribe).exclude(state=Round.State.DRAFT).order_by("-opens_at").only(*fields)
     )
     if any(r.state == Round.State.OPEN and r.closes_at <= now for r in rounds):
-        rounds_close_due(tribe=tribe, now=now)
+        for closed in rounds_close_due(tribe=tribe, now=now):
+            audit(AuditEvent.Action.ROUND_CLOSED, closed, tribe=tribe.name, by="closing time")
         rounds = list(
             Round.objects.filter(tribe=tribe)
             .exclude(state=Round.State.DRAFT)

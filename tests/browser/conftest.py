@@ -39,6 +39,12 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
+@pytest.fixture(autouse=True)
+def _axe(page):
+    """Load axe-core into every page before its own scripts; init scripts are not subject to CSP."""
+    page.add_init_script(path=str(AXE))
+
+
 @pytest.fixture
 def demo(transactional_db):
     call_command("seed_demo", "--force", stdout=open(os.devnull, "w"))  # noqa: SIM115
@@ -58,7 +64,6 @@ def sign_in(live_server, page):
 
 def axe_violations(page) -> list[dict]:
     """Run axe-core for WCAG 2.1 A and AA on the current page and return its violations."""
-    page.add_script_tag(path=str(AXE))
     violations = page.evaluate(
         """async () => (await axe.run(document, {
             runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}

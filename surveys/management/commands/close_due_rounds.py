@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
+from surveys.audit import audit
+from surveys.models import AuditEvent
 from surveys.services import rounds_close_due
 
 
@@ -11,6 +13,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         closed = rounds_close_due()
         for rnd in closed:
+            audit(AuditEvent.Action.ROUND_CLOSED, rnd, tribe=rnd.tribe.name, by="closing time")
             self.stdout.write(f"Closed {rnd.tribe.name}: {rnd.title}")
         if not closed:
             self.stdout.write("No round is due to close.")

@@ -14,7 +14,8 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.text import slugify
 
-from surveys.models import Squad, SquadRole, Tribe, TribeRole
+from surveys.audit import audit
+from surveys.models import AuditEvent, Squad, SquadRole, Tribe, TribeRole
 from surveys.services import tribe_create
 
 COLUMNS = ["tribe", "squad", "username", "email", "role"]
@@ -153,6 +154,9 @@ class Command(BaseCommand):
                 _, created = TribeRole.objects.get_or_create(user=user, tribe=tribe, role=role)
                 if created:
                     self.changes.append(f"+ {user.username} is {role.label.lower()} of {tribe.name}")
+                    audit(
+                        AuditEvent.Action.ROLE_CHANGED, f"{role.label} of {tribe}", person=user, via="import"
+                    )
                 continue
 
             squad = squads.get((row.tribe, row.squad))
@@ -176,3 +180,4 @@ class Command(BaseCommand):
             _, created = SquadRole.objects.get_or_create(user=user, squad=squad, role=role)
             if created:
                 self.changes.append(f"+ {user.username} is {role.label.lower()} of {squad.name}")
+                audit(AuditEvent.Action.ROLE_CHANGED, f"{role.label} of {squad}", person=user, via="import")

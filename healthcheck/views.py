@@ -1,0 +1,46 @@
+"""Project-level views: the load balancer's health check and the error pages."""
+
+from __future__ import annotations
+
+import sys
+
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template import loader
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Answer "ok" when the database answers; 503 otherwise."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError:
+        return HttpResponse("database unavailable", status=503, content_type="text/plain")
+    return HttpResponse("ok", content_type="text/plain")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """A lost database connection is a short outage, not a bug: answer 503 and ask to retry.
+
+    The pages are rendered without the request's context, which would query the database again.
+    """
+    error = sys.exc_info()[1]
+    if isinstance(error, (OperationalError, InterfaceError)):
+        response = HttpResponse(loader.get_template("503.html").render(), status=503)
+        response["Retry-After"] = "5"
+        return response
+    return HttpResponse(loader.get_template("500.html").render(), status=500)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    from surveys.audit import audit
+    from surveys.models import AuditEvent
+
+    audit(AuditEvent.Action.ACCESS_DENIED, request.path, request=request, reason="forbidden action")
+    return render(request, "403.html", {"reason": str(exception)}, status=403)

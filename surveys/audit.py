@@ -1,0 +1,38 @@
+"""Writing the audit log. Nothing here ever records what anyone voted."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from .models import AuditEvent
+from .ratelimit import client_address
+
+
+def audit(
+    action: str,
+    target: object = "",
+    *,
+    request: HttpRequest | None = None,
+    actor=None,
+    **detail: object,
+) -> AuditEvent:
+    """Record one event; the actor is the signed-in person of the request unless given."""
+    if actor is None and request is not None and request.user.is_authenticated:
+        actor = request.user
+    return AuditEvent.objects.create(
+        action=action,
+        target=str(target)[:200],
+        actor=actor,
+        actor_name=actor.get_username() if actor is not None else "",
+        ip=client_address(request) if request is not None and client_address(request) != "unknown" else None,
+        detail={key: str(value) for key, value in detail.items()},
+    )
+
+
+def on_signed_in(sender, request: HttpRequest, user, **kwargs) -> None:
+    audit(AuditEvent.Action.SIGNED_IN, user.get_username(), request=request, actor=user)
+
+
+def on_sign_in_failed(sender, credentials: dict, request: HttpRequest | None = None, **kwargs) -> None:
+    # The username is recorded as typed; the password never is.
+    audit(AuditEvent.Action.SIGN_IN_FAILED, credentials.get("username", ""), request=request)

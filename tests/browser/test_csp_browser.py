@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from surveys.models import Round, Squad
+
+
+def test_no_page_reports_a_csp_violation_or_script_error(demo, live_server, page, sign_in, page_errors):
+    sign_in("lead")
+    payments = Squad.objects.get(slug="checkout").tribe
+    closed = Round.objects.filter(tribe=payments, state="closed").order_by("-opens_at").first()
+    open_round = Round.objects.get(tribe=payments, state="open")
+    paths = [
+        "/",
+        "/tribes/payments/",
+        f"/tribes/payments/?round={closed.pk}&compare=1",
+        "/tribes/payments/trends/",
+        "/tribes/payments/comments/",
+        "/squads/checkout/",
+        "/squads/checkout/trends/",
+        "/coach/",
+        "/manage/",
+        f"/manage/rounds/{open_round.pk}/",
+        "/manage/tribes/payments/deck/",
+        "/manage/tribes/payments/rounds/new/",
+        "/account/reminders/",
+    ]
+    for path in paths:
+        page.goto(f"{live_server.url}{path}")
+        page.wait_for_load_state("networkidle")
+        if "trends" in path or path.startswith("/squads/"):
+            page.wait_for_selector("[data-chart] .main-svg")
+    sign_in("member")
+    page.goto(f"{live_server.url}/rounds/{open_round.pk}/squads/checkout/vote/")
+    page.wait_for_load_state("networkidle")
+    assert page_errors == [], page_errors
