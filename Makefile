@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: run test lint format lock clean serve soak
+.PHONY: run test lint format lock clean serve soak bench
 
 run: $(VENV)/.base node_modules/.package-lock.json
 	$(MANAGE) migrate --noinput
@@ -72,3 +72,7 @@ serve: $(VENV)/.base node_modules/.package-lock.json
 # Fault and load test: voters against `make serve` on PostgreSQL while PostgreSQL restarts.
 soak: $(VENV)/.dev node_modules/.package-lock.json
 	$(BIN)/python tests/load/soak.py
+
+# Benchmark on PostgreSQL (BENCH_DATABASE_URL) and Redis (REDIS_URL); BENCH_QUICK=1 for a short run.
+bench: $(VENV)/.dev node_modules/.package-lock.json
+	BENCH_QUICK=$(BENCH_QUICK) $(BIN)/python tests/load/bench.py

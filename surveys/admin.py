@@ -11,6 +11,14 @@ from .models import AuditEvent, HealthCard, Round, RoundCard, Squad, SquadRole, 
 from .services import deck_copy_default
 
 
+def touch_tribe_of(obj) -> None:
+    """Changes made in the admin outdate the cached pages of the tribe they belong to."""
+    tribe_id = getattr(obj, "tribe_id", None)
+    if tribe_id is None and getattr(obj, "squad_id", None):
+        tribe_id = Squad.objects.filter(pk=obj.squad_id).values_list("tribe_id", flat=True).first()
+    Tribe.touch(tribe_id)
+
+
 class AuditedAdmin(admin.ModelAdmin):
     """Records every change made through this admin screen in the audit log."""
 
@@ -19,15 +27,24 @@ class AuditedAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
         audit(self.audit_action, obj, request=request, change="changed" if change else "added", via="admin")
+        touch_tribe_of(obj)
+
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        touch_tribe_of(form.instance)
 
     def delete_model(self, request: HttpRequest, obj) -> None:
         audit(self.audit_action, obj, request=request, change="deleted", via="admin")
         super().delete_model(request, obj)
+        touch_tribe_of(obj)
 
     def delete_queryset(self, request: HttpRequest, queryset) -> None:
-        for obj in queryset:
+        objects = list(queryset)
+        for obj in objects:
             audit(self.audit_action, obj, request=request, change="deleted", via="admin")
         super().delete_queryset(request, queryset)
+        for obj in objects:
+            touch_tribe_of(obj)
 
 
 class SquadInline(admin.TabularInline):
@@ -49,10 +66,12 @@ class TribeAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
             if not change:
                 deck_copy_default(tribe=obj)
+            Tribe.touch(obj.pk)
 
 
 @admin.register(Squad)
-class SquadAdmin(admin.ModelAdmin):
+class SquadAdmin(AuditedAdmin):
+    audit_action = AuditEvent.Action.ORGANISATION_CHANGED
     list_display = ["name", "tribe", "position", "slug"]
     list_filter = ["tribe"]
     search_fields = ["name", "slug", "tribe__name"]

@@ -20,12 +20,21 @@ COMMENT_MAX_LENGTH = 1000
 class Tribe(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=60, unique=True)
+    # Bumped by every change to what the tribe's pages show (rounds, squads, cards, results),
+    # so cached pages keyed by it never go stale.
+    version = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @staticmethod
+    def touch(tribe_id: int | None) -> None:
+        """Mark the tribe's cached pages as out of date."""
+        if tribe_id is not None:
+            Tribe.objects.filter(pk=tribe_id).update(version=models.F("version") + 1)
 
 
 class Squad(models.Model):
@@ -538,6 +547,7 @@ class AuditEvent(models.Model):
         ROUND_DELETED = "round.deleted", "Round deleted"
         DECK_CHANGED = "deck.changed", "Deck changed"
         ROLE_CHANGED = "role.changed", "Role changed"
+        ORGANISATION_CHANGED = "org.changed", "Tribe or squad changed"
         INVITE_CREATED = "invite.created", "Invite link created"
         INVITE_REVOKED = "invite.revoked", "Invite link withdrawn"
         SIGNED_IN = "auth.signed_in", "Signed in"

@@ -60,21 +60,22 @@ def tribe_create(*, name: str, slug: str) -> Tribe:
     return tribe
 
 
-def _round_for_voting(round_id: int) -> Round | None:
+def round_for_voting(round_id: int) -> Round | None:
     """Read the round inside the ballot's transaction, holding a shared lock on PostgreSQL.
 
     Closing a round takes an exclusive lock on the same row, so a close waits for the
     ballots in flight, and a ballot that waited sees the round as closed: every ballot
-    is either stored whole before the close or rejected.
+    is either stored whole before the close or rejected. The round comes with its
+    tribe's version (tribe_version), read under the same lock.
     """
-    queryset = Round.objects.filter(pk=round_id)
-    if connection.vendor == "postgresql":
-        sql, params = queryset.query.sql_with_params()
-        return next(iter(Round.objects.raw(f"{sql} FOR SHARE", params)), None)
-    return queryset.first()
+    lock = " FOR SHARE OF r" if connection.vendor == "postgresql" else ""
+    sql = (
+        "SELECT r.id, r.tribe_id, r.title, r.opens_at, r.closes_at, r.state, t.version AS tribe_version "
+        "FROM surveys_round r JOIN surveys_tribe t ON t.id = r.tribe_id WHERE r.id = %s" + lock
+    )
+    return next(iter(Round.objects.raw(sql, [round_id])), None)
 
 
-@transaction.atomic
 def ballot_submit(
     *,
     round: Round,
@@ -82,35 +83,47 @@ def ballot_submit(
     voter_key: str,
     answers: list[AnswerInput],
     now: datetime | None = None,
+    locked: bool = False,
+    card_ids: set[int] | None = None,
 ) -> Ballot:
-    """Store a voter's ballot for a squad in a round, replacing their earlier answers."""
-    current = _round_for_voting(round.pk)
-    if current is None or current.tribe_id != squad.tribe_id:
-        raise BallotRejected("This squad does not take part in this health check.")
-    status = current.voting_status(now)
-    if status == "closed":
-        raise BallotRejected("This health check has closed, so ballots can no longer be changed.")
-    if status == "not-yet-open":
-        raise BallotRejected("This health check is not open for voting yet.")
-    if not answers:
-        raise BallotRejected("Choose a colour for at least one card before saving.")
-    card_ids = set(RoundCard.objects.filter(round=current).values_list("card_id", flat=True))
-    if any(answer.card_id not in card_ids for answer in answers):
-        raise BallotRejected("This ballot names a card that is not part of this health check.")
+    """Store a voter's ballot for a squad in a round, replacing their earlier answers.
 
-    ballot, _ = Ballot.objects.get_or_create(round=current, squad=squad, voter_key=voter_key)
-    # An upsert keeps concurrent saves of the same ballot from colliding on (ballot, card).
-    Answer.objects.bulk_create(
-        [
-            Answer(ballot=ballot, card_id=a.card_id, colour=a.colour, trend=a.trend, comment=a.comment)
-            for a in answers
-        ],
-        update_conflicts=True,
-        unique_fields=["ballot", "card"],
-        update_fields=["colour", "trend", "comment"],
-    )
-    ballot.answers.exclude(card_id__in=[a.card_id for a in answers]).delete()
-    return ballot
+    A caller that has already read the round with round_for_voting, and its card ids, in
+    the same transaction passes locked=True and card_ids, which saves reading them twice.
+    With locked=True the caller's transaction is the ballot's, so no savepoint is added: a
+    rejection rolls the caller back too, and that caller reads nothing more after one.
+    """
+    with transaction.atomic(savepoint=not locked):
+        current = round if locked else round_for_voting(round.pk)
+        if current is None or current.tribe_id != squad.tribe_id:
+            raise BallotRejected("This squad does not take part in this health check.")
+        status = current.voting_status(now)
+        if status == "closed":
+            raise BallotRejected("This health check has closed, so ballots can no longer be changed.")
+        if status == "not-yet-open":
+            raise BallotRejected("This health check is not open for voting yet.")
+        if not answers:
+            raise BallotRejected("Choose a colour for at least one card before saving.")
+        if card_ids is None:
+            card_ids = set(RoundCard.objects.filter(round=current).values_list("card_id", flat=True))
+        if any(answer.card_id not in card_ids for answer in answers):
+            raise BallotRejected("This ballot names a card that is not part of this health check.")
+
+        ballot, _ = Ballot.objects.get_or_create(round=current, squad=squad, voter_key=voter_key)
+        # An upsert keeps concurrent saves of the same ballot from colliding on (ballot, card).
+        Answer.objects.bulk_create(
+            [
+                Answer(ballot=ballot, card_id=a.card_id, colour=a.colour, trend=a.trend, comment=a.comment)
+                for a in answers
+            ],
+            update_conflicts=True,
+            unique_fields=["ballot", "card"],
+            update_fields=["colour", "trend", "comment"],
+        )
+        answered = {a.card_id for a in answers}
+        if answered != card_ids:  # some cards left blank: drop their earlier answers
+            ballot.answers.exclude(card_id__in=answered).delete()
+        return ballot
 
 
 def _answer_aggregates(round: Round) -> dict[tuple[int, int], dict]:
@@ -207,7 +220,9 @@ def round_freeze_results(*, round: Round) -> list[Result]:
                 )
             )
     Result.objects.filter(round=round).delete()
-    return Result.objects.bulk_create(rows)
+    created = Result.objects.bulk_create(rows)
+    Tribe.touch(round.tribe_id)
+    return created
 
 
 @transaction.atomic
@@ -285,6 +300,7 @@ def round_create(
     """A new draft round of the tribe, asking these cards in the deck's order."""
     rnd = Round.objects.create(tribe=tribe, title=title, opens_at=opens_at, closes_at=closes_at)
     _set_round_cards(rnd, sorted(cards, key=lambda c: (c.position, c.name)))
+    Tribe.touch(tribe.pk)
     return rnd
 
 
@@ -303,6 +319,7 @@ def round_update(
         _set_round_cards(current, chosen)
     current.title, current.opens_at, current.closes_at = title, opens_at, closes_at
     current.save(update_fields=["title", "opens_at", "closes_at"])
+    Tribe.touch(current.tribe_id)
     return current
 
 
@@ -328,6 +345,7 @@ def round_open(*, round: Round, now: datetime | None = None, scheduled: bool = F
         )
     current.state, current.opens_at = Round.State.OPEN, opens_at
     current.save(update_fields=["state", "opens_at"])
+    Tribe.touch(current.tribe_id)
     return current
 
 
@@ -348,6 +366,7 @@ def round_extend(*, round: Round, closes_at: datetime, now: datetime | None = No
         raise RoundRejected(f"It would overlap {clash.title}.")
     current.closes_at = closes_at
     current.save(update_fields=["closes_at"])
+    Tribe.touch(current.tribe_id)
     return current
 
 
@@ -357,6 +376,7 @@ def round_delete(*, round: Round) -> None:
     if current.state != Round.State.DRAFT or current.ballots.exists():
         raise RoundRejected("Only a draft without ballots can be deleted.")
     current.delete()
+    Tribe.touch(current.tribe_id)
 
 
 @transaction.atomic
@@ -367,6 +387,7 @@ def card_add(*, tribe: Tribe, name: str, awesome: str, crappy: str) -> HealthCar
         .values_list("position", flat=True)
         .first()
     )
+    Tribe.touch(tribe.pk)
     return HealthCard.objects.create(
         tribe=tribe, name=name, awesome=awesome, crappy=crappy, position=(last or 0) + 1
     )
@@ -385,6 +406,7 @@ def card_move(*, card: HealthCard, up: bool) -> None:
     for position, each in enumerate(deck):
         each.position = position
     HealthCard.objects.bulk_update(deck, ["position"])
+    Tribe.touch(card.tribe_id)
 
 
 def card_delete(*, card: HealthCard) -> None:
@@ -392,6 +414,7 @@ def card_delete(*, card: HealthCard) -> None:
     if card.answers.exists() or card.round_cards.exists():
         raise RoundRejected("This card has been used in a round, so it can only be retired.")
     card.delete()
+    Tribe.touch(card.tribe_id)
 
 
 def invite_create(
@@ -488,4 +511,7 @@ def comments_purge(*, older_than: timedelta, now: datetime | None = None) -> int
     """Blank the comment text of rounds closed longer ago than older_than; counts and scores stay."""
     cutoff = (now or timezone.now()) - older_than
     old_rounds = Round.objects.filter(state=Round.State.CLOSED, closes_at__lt=cutoff)
-    return Answer.objects.filter(ballot__round__in=old_rounds).exclude(comment="").update(comment="")
+    removed = Answer.objects.filter(ballot__round__in=old_rounds).exclude(comment="").update(comment="")
+    for tribe_id in set(old_rounds.values_list("tribe_id", flat=True)):
+        Tribe.touch(tribe_id)
+    return removed

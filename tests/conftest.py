@@ -3,7 +3,9 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.core.cache import cache
 
+from surveys import pagecache
 from surveys.models import HealthCard, SquadRole, TribeRole
 
 from .factories import add_member, add_tribe_role, make_round, make_squad, make_tribe, make_user
@@ -20,6 +22,9 @@ def _test_settings(settings):
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Every test starts with an empty cache: ids repeat between tests, cached pages must not.
+    cache.clear()
+    pagecache.local.clear()
 
 
 @pytest.fixture

@@ -88,3 +88,13 @@ def cast(rnd: Round, squad: Squad, card: HealthCard, colours: str, trends: str =
 def make_past_round(tribe: Tribe, title: str | None = None, *, days_ago: int = 30, **kwargs) -> Round:
     """An open round in the past, to be filled with votes and then closed with round_close."""
     return make_round(tribe, title, opens_in=timedelta(days=-days_ago), lasts=timedelta(days=7), **kwargs)
+
+
+def chart(response, chart_id: str) -> dict:
+    """The figure a page hands to plotly.js in its json_script element."""
+    import json
+    import re
+
+    html = response.content.decode()
+    found = re.search(rf'<script id="{chart_id}" type="application/json">(.*?)</script>', html, re.S)
+    return json.loads(found.group(1))

@@ -13,7 +13,7 @@ from django.utils import timezone
 from surveys.models import ActionItem, SquadRole, TribeRole
 from surveys.services import round_close
 
-from .factories import add_member, add_tribe_role, cast, make_past_round, make_squad, make_user
+from .factories import add_member, add_tribe_role, cast, chart, make_past_round, make_squad, make_user
 
 
 def queue_text(client) -> str:
@@ -112,10 +112,10 @@ def test_squad_trends_hand_the_charts_over_as_json(client, coach, squad, cards, 
     client.force_login(coach)
     response = client.get(reverse("surveys:squad-trends", args=[squad.slug]))
     html = response.content.decode()
-    for chart in ("chart-scores", "chart-heatmap", "chart-participation"):
-        assert f'<script id="{chart}" type="application/json">' in html
+    for chart_id in ("chart-scores", "chart-heatmap", "chart-participation"):
+        assert f'<script id="{chart_id}" type="application/json">' in html
     assert "plotly-strict.min.js" in html
-    scores = response.context["scores"]
+    scores = chart(response, "chart-scores")
     assert [t["name"] for t in scores["data"]] == [c.name for c in cards]  # every card the rounds asked
     assert list(scores["data"][0]["y"]) == [2.0, 0.0]
     assert "<script>" not in html  # no inline script
@@ -124,7 +124,7 @@ def test_squad_trends_hand_the_charts_over_as_json(client, coach, squad, cards, 
 def test_tribe_trends_show_the_tribe_column_over_time(client, lead, tribe, cards, two_rounds):
     client.force_login(lead)
     response = client.get(reverse("surveys:tribe-trends", args=[tribe.slug]))
-    first = response.context["scores"]["data"][0]
+    first = chart(response, "chart-scores")["data"][0]
     # Q2: three squads all green; Q3: Checkout red (0) and Fraud green (2), Quiet absent.
     assert list(first["y"]) == [2.0, 1.0]
 

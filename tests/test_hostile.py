@@ -15,7 +15,7 @@ from django.urls import get_resolver, reverse
 from surveys.models import ActionItem, Answer, Ballot, HealthCard, InviteLink, Result, Round, SquadRole
 from surveys.services import AnswerInput, ballot_submit, invite_create, round_close
 
-from .factories import add_member, cast, make_past_round, make_round, make_squad, make_user
+from .factories import add_member, cast, chart, make_past_round, make_round, make_squad, make_user
 from .test_vote import ballot_data, stored_answers, vote_url
 
 
@@ -488,8 +488,8 @@ def test_below_the_minimum_nothing_leaks_anywhere(client, tribe, squad, cards, l
         assert "TINY-" not in client.get(url).content.decode(), url
     squad_page = client.get(reverse("surveys:squad", args=[small.slug])).content.decode()
     assert "light-red" not in squad_page.split("How to read this")[0]
-    chart = client.get(reverse("surveys:squad-trends", args=[small.slug])).context["scores"]
-    assert list(chart["data"][0]["y"]) == [None]
+    chart_data = chart(client.get(reverse("surveys:squad-trends", args=[small.slug])), "chart-scores")
+    assert list(chart_data["data"][0]["y"]) == [None]
     rows = client.get(reverse("surveys:tribe-export", args=[tribe.slug])).content.decode().splitlines()
     small_row = next(r for r in rows if r.startswith(f"{rnd.title},Small,{cards[0].name}"))
     assert small_row.endswith("not enough votes") and ",red," not in small_row

@@ -51,3 +51,12 @@ def test_it_refuses_to_run_with_debug_off_unless_forced(db, settings):
     with pytest.raises(CommandError, match="--force"):
         call_command("seed_demo")
     assert not Tribe.objects.exists()
+
+
+def test_the_benchmark_seed_needs_postgresql(db):
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        pytest.skip("this checks the message on other databases")
+    with pytest.raises(CommandError, match="needs PostgreSQL"):
+        call_command("seed_bench", "--quick")

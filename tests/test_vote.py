@@ -3,8 +3,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 
+from surveys import pagecache
 from surveys.models import Answer, Ballot, Round
 from surveys.services import AnswerInput, BallotRejected, ballot_submit, round_close
 
@@ -216,6 +218,22 @@ def test_the_voting_page_runs_a_fixed_number_of_queries(
     voter, open_round, squad, cards, django_assert_num_queries
 ):
     voter.post(vote_url(open_round, squad), ballot_data(cards))
-    # session, user, squad, round, round cards, own answers, navigation
-    with django_assert_num_queries(7):
+    cache.clear()
+    pagecache.local.clear()
+    # session, user, roles (squad and navigation), round, own answers, round cards
+    with django_assert_num_queries(6):
         voter.get(vote_url(open_round, squad))
+    # The form itself then comes from the cache: no round cards.
+    with django_assert_num_queries(5):
+        voter.get(vote_url(open_round, squad))
+
+
+def test_saving_a_ballot_runs_a_fixed_number_of_queries(
+    voter, open_round, squad, cards, django_assert_num_queries
+):
+    voter.post(vote_url(open_round, squad), ballot_data(cards, "green"))
+    # session, user, roles, then in one transaction: the round under a shared lock, the ballot,
+    # the answers (one upsert); the round's cards come from the cache.
+    with django_assert_num_queries(8):  # with BEGIN and COMMIT, where the database reports them
+        response = voter.post(vote_url(open_round, squad), ballot_data(cards, "red"))
+    assert response.status_code == 302

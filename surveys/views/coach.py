@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from .. import charts
-from ..access import get_squad_for_coach, get_tribe_for_coach, squads_supported_by
+from ..access import get_squad_for_coach, get_tribe_for_coach, roles_of, squads_supported_by
 from ..matrix import tribe_cell
-from ..models import ActionItem, Answer, HealthCard, Result, Round, Squad, TribeRole
+from ..models import ActionItem, Answer, HealthCard, Result, Round, Squad, SquadRole
+from ..pagecache import cached_part
 from ..support import support_queue
 from .results import point_for, selected_round, tribe_rounds
 
@@ -54,28 +57,62 @@ def _cards_in(results: list[Result]) -> list[HealthCard]:
     return sorted(cards.values(), key=lambda c: (c.position, c.name))
 
 
-@login_required
-@require_GET
-def squad_trends(request: HttpRequest, slug: str) -> HttpResponse:
-    squad = get_squad_for_coach(request, slug)
-    closed, _ = tribe_rounds(squad.tribe)
-    rounds = list(reversed(closed))
+def _squad_trends(squad: Squad, rounds: list[Round]) -> dict:
     titles = {r.pk: r.title for r in rounds}
     results = list(Result.objects.filter(squad=squad, round__in=rounds).select_related("card"))
     points = {(r.round_id, r.card_id): point_for(titles[r.round_id], r) for r in results}
     participation = {}
     for result in results:
         participation.setdefault(result.round_id, (result.ballots, result.members))
-    ctx = {
-        "squad": squad,
-        "tribe": squad.tribe,
-        "rounds": rounds,
-        "min_responses": settings.HEALTHCHECK_MIN_RESPONSES,
-        **_trend_figures(
-            rounds, _cards_in(results), points, [participation.get(r.pk, (0, 0)) for r in rounds]
-        ),
-    }
-    return render(request, "surveys/trends.html", ctx)
+    return _trend_figures(
+        rounds, _cards_in(results), points, [participation.get(r.pk, (0, 0)) for r in rounds]
+    )
+
+
+def _tribe_trends(rounds: list[Round]) -> dict:
+    results = list(Result.objects.filter(round__in=rounds).select_related("card"))
+    by_cell: dict[tuple[int, int], list[Result]] = {}
+    participation: dict[int, dict[int, tuple[int, int]]] = {}
+    for result in results:
+        by_cell.setdefault((result.round_id, result.card_id), []).append(result)
+        participation.setdefault(result.round_id, {}).setdefault(
+            result.squad_id, (result.ballots, result.members)
+        )
+    cards = _cards_in(results)
+    points = {}
+    for rnd in rounds:
+        for card in cards:
+            cells = by_cell.get((rnd.pk, card.pk))
+            if cells:
+                cell = tribe_cell(cells)
+                points[(rnd.pk, card.pk)] = charts.Point(rnd.title, cell.score, cell.light, cell.reached)
+    totals = []
+    for rnd in rounds:
+        squads = participation.get(rnd.pk, {}).values()
+        totals.append((sum(b for b, _ in squads), sum(m for _, m in squads)))
+    return _trend_figures(rounds, cards, points, totals)
+
+
+def _trends_page(request: HttpRequest, key: str, ctx: dict, figures) -> HttpResponse:
+    rounds = ctx["rounds"]
+    content = cached_part(
+        request,
+        key,
+        "surveys/_trends.html",
+        lambda: {**ctx, "min_responses": settings.HEALTHCHECK_MIN_RESPONSES, **(figures() if rounds else {})},
+    )
+    return render(request, "surveys/trends.html", {**ctx, "content": content, "has_charts": bool(rounds)})
+
+
+@login_required
+@require_GET
+def squad_trends(request: HttpRequest, slug: str) -> HttpResponse:
+    squad = get_squad_for_coach(request, slug)
+    closed, _ = tribe_rounds(squad.tribe)
+    rounds = list(reversed(closed))
+    ctx = {"squad": squad, "tribe": squad.tribe, "rounds": rounds}
+    key = f"squad-trends:{squad.pk}:{squad.tribe.version}"
+    return _trends_page(request, key, ctx, lambda: _squad_trends(squad, rounds))
 
 
 @login_required
@@ -85,48 +122,32 @@ def tribe_trends(request: HttpRequest, slug: str) -> HttpResponse:
     tribe = get_tribe_for_coach(request, slug)
     closed, _ = tribe_rounds(tribe)
     rounds = list(reversed(closed))
-    results = list(Result.objects.filter(round__in=rounds).select_related("card"))
-    by_cell: dict[tuple[int, int], list[Result]] = {}
-    participation: dict[int, dict[int, tuple[int, int]]] = {}
-    for result in results:
-        by_cell.setdefault((result.round_id, result.card_id), []).append(result)
-        participation.setdefault(result.round_id, {}).setdefault(
-            result.squad_id, (result.ballots, result.members)
-        )
-    points = {}
-    for rnd in rounds:
-        for card in _cards_in(results):
-            cells = by_cell.get((rnd.pk, card.pk))
-            if cells:
-                cell = tribe_cell(cells)
-                points[(rnd.pk, card.pk)] = charts.Point(rnd.title, cell.score, cell.light, cell.reached)
-    totals = []
-    for rnd in rounds:
-        squads = participation.get(rnd.pk, {}).values()
-        totals.append((sum(b for b, _ in squads), sum(m for _, m in squads)))
-    ctx = {
-        "tribe": tribe,
-        "rounds": rounds,
-        "min_responses": settings.HEALTHCHECK_MIN_RESPONSES,
-        **_trend_figures(rounds, _cards_in(results), points, totals),
-    }
-    return render(request, "surveys/trends.html", ctx)
+    ctx = {"tribe": tribe, "rounds": rounds}
+    return _trends_page(
+        request, f"tribe-trends:{tribe.pk}:{tribe.version}", ctx, lambda: _tribe_trends(rounds)
+    )
 
 
 @login_required
 @require_GET
 def coach_queue(request: HttpRequest) -> HttpResponse:
-    latest = Round.objects.filter(tribe=OuterRef("tribe"), state=Round.State.CLOSED).order_by("-opens_at")
-    squads = list(
-        squads_supported_by(request.user).annotate(latest_round_id=Subquery(latest.values("pk")[:1]))
-    )
-    if not squads and not TribeRole.objects.filter(user=request.user).exists():
+    roles = roles_of(request)
+    coached = {squad.pk for squad, kinds in roles.squads.values() if SquadRole.Role.COACH in kinds}
+    if not coached and not roles.tribe_roles:
         raise Http404("Only coaches and leads have a support queue")
-    round_ids = {s.latest_round_id for s in squads if s.latest_round_id}
-    rounds = {r.tribe_id: r for r in Round.objects.filter(pk__in=round_ids)}
-    results = list(
-        Result.objects.filter(round__in=round_ids, squad__in=[s.pk for s in squads]).select_related("card")
+    tribes = {tribe.pk: tribe for tribe in roles.tribes.values()}
+    squads = list(
+        Squad.objects.filter(Q(pk__in=coached) | Q(tribe_id__in=list(roles.tribe_roles))).only(
+            "id", "name", "slug", "position", "tribe_id"
+        )
     )
+    latest: dict[int, Round] = {}
+    for tribe_id in {s.tribe_id for s in squads}:
+        closed, _ = tribe_rounds(tribes[tribe_id])
+        if closed:
+            latest[tribe_id] = closed[0]
+    for squad in squads:
+        squad.tribe = tribes[squad.tribe_id]
     overdue = dict(
         ActionItem.objects.overdue()
         .filter(squad__in=[s.pk for s in squads])
@@ -134,12 +155,21 @@ def coach_queue(request: HttpRequest) -> HttpResponse:
         .annotate(n=Count("id"))
         .values_list("squad", "n")
     )
-    entries = support_queue(squads, rounds, results, overdue)
-    ctx = {
-        "needing": [e for e in entries if e.reasons],
-        "fine": [e for e in entries if not e.reasons],
-    }
-    return render(request, "surveys/coach_queue.html", ctx)
+
+    def context() -> dict:
+        results = list(
+            Result.objects.filter(
+                round__in=[r.pk for r in latest.values()], squad__in=[s.pk for s in squads]
+            ).select_related("card")
+        )
+        entries = support_queue(squads, latest, results, overdue)
+        return {"needing": [e for e in entries if e.reasons], "fine": [e for e in entries if not e.reasons]}
+
+    # Everything the queue is made of is in the key: the squads, their tribes' versions, overdue counts.
+    state = sorted((s.pk, s.tribe_id, tribes[s.tribe_id].version, overdue.get(s.pk, 0)) for s in squads)
+    key = "queue:" + hashlib.sha256(repr(state).encode()).hexdigest()[:20]
+    content = cached_part(request, key, "surveys/_coach_queue.html", context)
+    return render(request, "surveys/coach_queue.html", {"content": content})
 
 
 @login_required

@@ -42,7 +42,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         return _too_many(request)
     invite_id = InviteLink.id_in(token)
     invite = (
-        InviteLink.objects.select_related("round", "squad").filter(pk=invite_id).first()
+        InviteLink.objects.select_related("round", "squad__tribe").filter(pk=invite_id).first()
         if invite_id
         else None
     )
@@ -86,7 +86,7 @@ def guest_vote(request: HttpRequest, round_id: int, squad_slug: str) -> HttpResp
     invite_id = request.session.get(SESSION_KEY, {}).get(f"{round_id}:{squad_slug}")
     guest_id = request.get_signed_cookie(GUEST_COOKIE, default=None, salt=GUEST_SALT)
     invite = (
-        InviteLink.objects.select_related("round", "squad")
+        InviteLink.objects.select_related("round", "squad__tribe")
         .filter(pk=invite_id, round_id=round_id, squad__slug=squad_slug)
         .first()
         if invite_id and guest_id
@@ -113,9 +113,10 @@ def guest_vote(request: HttpRequest, round_id: int, squad_slug: str) -> HttpResp
             return _too_many(request)
     return ballot_page(
         request,
-        invite.round,
+        invite.round_id,
         invite.squad,
         key,
-        lambda answers: guest_ballot_submit(invite=invite, guest_id=guest_id, answers=answers),
-        extra={"guest": True},
+        lambda answers, _round, _card_ids: guest_ballot_submit(
+            invite=invite, guest_id=guest_id, answers=answers
+        ),
     )

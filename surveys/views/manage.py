@@ -22,7 +22,7 @@ from ..access import (
 )
 from ..audit import audit
 from ..forms import CardForm, ExtendForm, InviteForm, RoundForm
-from ..models import AuditEvent, Ballot, HealthCard, InviteLink, Round, RoundCard, SquadRole, TribeRole
+from ..models import AuditEvent, Ballot, HealthCard, InviteLink, Round, RoundCard, SquadRole, Tribe, TribeRole
 from ..services import (
     RoundRejected,
     card_add,
@@ -335,6 +335,7 @@ def card_edit(request: HttpRequest, card_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         before = HealthCard.objects.values_list("name", flat=True).get(pk=card.pk)
         form.save()
+        Tribe.touch(card.tribe_id)
         audit(
             AuditEvent.Action.DECK_CHANGED,
             card,
@@ -359,6 +360,7 @@ def card_change(request: HttpRequest, card_id: int) -> HttpResponse:
     elif action in ("retire", "restore"):
         card.retired = action == "retire"
         card.save(update_fields=["retired"])
+        Tribe.touch(card.tribe_id)
         messages.success(request, f"{card.name} is {'retired' if card.retired else 'back in the deck'}.")
     elif action == "delete":
         try:

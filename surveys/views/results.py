@@ -15,28 +15,31 @@ from ..access import get_squad_for_viewer, get_tribe_for_viewer
 from ..audit import audit
 from ..matrix import build_matrix
 from ..models import ActionItem, Answer, AuditEvent, Result, Round, RoundCard, Squad, Tribe
+from ..pagecache import cached_part, cached_value
 from ..services import rounds_close_due
+
+HISTORY_ROUNDS = 8
+
+
+def _load_rounds(tribe: Tribe) -> list[Round]:
+    fields = ("id", "title", "state", "opens_at", "closes_at", "tribe_id")
+    return list(
+        Round.objects.filter(tribe=tribe).exclude(state=Round.State.DRAFT).order_by("-opens_at").only(*fields)
+    )
 
 
 def tribe_rounds(tribe: Tribe) -> tuple[list[Round], Round | None]:
-    """The tribe's closed rounds, newest first, and its open round if any, in one query.
+    """The tribe's closed rounds, newest first, and its open round if any (cached per tribe version).
 
     A round found open past its closing time is closed (and its results frozen) first.
     """
     now = timezone.now()
-    fields = ("id", "title", "state", "opens_at", "closes_at", "tribe_id")
-    rounds = list(
-        Round.objects.filter(tribe=tribe).exclude(state=Round.State.DRAFT).order_by("-opens_at").only(*fields)
-    )
+    rounds = cached_value(f"rounds:{tribe.pk}:{tribe.version}", lambda: _load_rounds(tribe))
     if any(r.state == Round.State.OPEN and r.closes_at <= now for r in rounds):
         for closed in rounds_close_due(tribe=tribe, now=now):
             audit(AuditEvent.Action.ROUND_CLOSED, closed, tribe=tribe.name, by="closing time")
-        rounds = list(
-            Round.objects.filter(tribe=tribe)
-            .exclude(state=Round.State.DRAFT)
-            .order_by("-opens_at")
-            .only(*fields)
-        )
+        tribe.refresh_from_db(fields=["version"])
+        rounds = _load_rounds(tribe)
     closed = [r for r in rounds if r.state == Round.State.CLOSED]
     still_open = sorted((r for r in rounds if r.state == Round.State.OPEN), key=lambda r: r.closes_at)
     return closed, still_open[0] if still_open else None
@@ -58,27 +61,39 @@ def _round_cards(rnd: Round) -> list:
     return [rc.card for rc in RoundCard.objects.filter(round=rnd).select_related("card")]
 
 
+def _flags(*values: bool) -> str:
+    return "".join("1" if value else "0" for value in values)
+
+
 @login_required
 @require_GET
 def tribe_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     tribe = get_tribe_for_viewer(request, slug)
     rounds, open_round = tribe_rounds(tribe)
     rnd, previous = selected_round(request, rounds)
-    ctx = {
-        "tribe": tribe,
-        "rounds": rounds,
-        "round": rnd,
-        "previous": previous,
-        "compare": request.GET.get("compare") == "1" and previous is not None,
-        "open_round": open_round,
-        "min_responses": settings.HEALTHCHECK_MIN_RESPONSES,
-        "can_manage": tribe.can_manage,
-    }
-    if rnd is not None:
-        squads = list(Squad.objects.filter(tribe=tribe))
-        results = list(Result.objects.filter(round=rnd))
-        ctx["matrix"] = build_matrix(squads, _round_cards(rnd), results)
-    return render(request, "surveys/tribe_dashboard.html", ctx)
+    compare = request.GET.get("compare") == "1" and previous is not None
+    can_coach = tribe.can_coach or request.user.is_staff
+
+    def context() -> dict:
+        ctx = {
+            "tribe": tribe,
+            "rounds": rounds,
+            "round": rnd,
+            "previous": previous,
+            "compare": compare,
+            "open_round": open_round,
+            "min_responses": settings.HEALTHCHECK_MIN_RESPONSES,
+            "can_manage": tribe.can_manage,
+            "can_coach": can_coach,
+        }
+        if rnd is not None:
+            squads = list(Squad.objects.filter(tribe=tribe))
+            ctx["matrix"] = build_matrix(squads, _round_cards(rnd), list(Result.objects.filter(round=rnd)))
+        return ctx
+
+    key = f"dashboard:{tribe.pk}:{tribe.version}:{rnd.pk if rnd else 0}:{_flags(compare, tribe.can_manage, can_coach)}"
+    content = cached_part(request, key, "surveys/_tribe_dashboard.html", context)
+    return render(request, "surveys/tribe_dashboard.html", {"tribe": tribe, "content": content})
 
 
 def _neutralise(value: object) -> object:
@@ -173,9 +188,6 @@ def tribe_export(request: HttpRequest, slug: str) -> HttpResponse:
     return response
 
 
-HISTORY_ROUNDS = 8
-
-
 @dataclass
 class ActionView:
     action: ActionItem
@@ -191,80 +203,6 @@ class ActionView:
         return f"{self.before.light or 'not enough votes'} → {self.now.light or 'not enough votes'}"
 
 
-@login_required
-@require_GET
-def squad_page(request: HttpRequest, slug: str) -> HttpResponse:
-    access = get_squad_for_viewer(request, slug)
-    squad = access.squad
-    rounds, _ = tribe_rounds(squad.tribe)
-    rnd, previous = selected_round(request, rounds)
-    actions = list(
-        ActionItem.objects.filter(squad=squad)
-        .select_related("card", "owner", "baseline_round")
-        .order_by("done", "due_date", "title")
-    )
-    latest = rounds[0] if rounds else None
-    history = list(reversed(rounds[:HISTORY_ROUNDS]))
-    wanted = {r.pk for r in history} | {a.baseline_round_id for a in actions if a.baseline_round_id}
-    if rnd is not None:
-        wanted.add(rnd.pk)
-    # One query: the selected round, the recent history, and the rounds where actions started.
-    results = list(Result.objects.filter(squad=squad, round__in=wanted).select_related("card"))
-    by_key = {(r.round_id, r.card_id): r for r in results}
-
-    ctx = {
-        "squad": squad,
-        "tribe": squad.tribe,
-        "rounds": rounds,
-        "round": rnd,
-        "previous": previous,
-        "access": access,
-        "can_edit": access.is_member or access.is_coach,
-        "min_responses": settings.HEALTHCHECK_MIN_RESPONSES,
-        "actions": [
-            ActionView(
-                action=a,
-                overdue=a.is_overdue(),
-                before=by_key.get((a.baseline_round_id, a.card_id)),
-                now=by_key.get((latest.pk, a.card_id)) if latest else None,
-            )
-            for a in actions
-        ],
-    }
-    if rnd is not None:
-        current = sorted(
-            (r for r in results if r.round_id == rnd.pk), key=lambda r: (r.card.position, r.card.name)
-        )
-        visible_cards = [r.card_id for r in current if r.visible]
-        comments: dict[int, list[str]] = {}
-        # Sorted by text: a stable order that says nothing about who wrote first.
-        for card_id, text in (
-            Answer.objects.filter(ballot__round=rnd, ballot__squad=squad, card_id__in=visible_cards)
-            .exclude(comment="")
-            .order_by("card_id", "comment")
-            .values_list("card_id", "comment")
-        ):
-            comments.setdefault(card_id, []).append(text)
-        options = {
-            "green_at": settings.HEALTHCHECK_LIGHT_GREEN_AT,
-            "red_below": settings.HEALTHCHECK_LIGHT_RED_BELOW,
-        }
-        ctx["results"] = [
-            {
-                "result": r,
-                "comments": comments.get(r.card_id, []),
-                "actions": [a for a in ctx["actions"] if a.action.card_id == r.card_id and not a.action.done],
-                "chart_id": f"history-{r.card_id}",
-                "history": charts.sparkline(
-                    [point_for(h.title, by_key.get((h.pk, r.card_id))) for h in history], **options
-                ),
-            }
-            for r in current
-        ]
-        ctx["participation"] = current[0] if current else None
-    return render(request, "surveys/squad.html", ctx)
-
-
 def point_for(title: str, result: Result | None) -> charts.Point:
     """A chart point for one result; below the minimum it becomes a gap, never a zero."""
     if result is None:
@@ -276,3 +214,103 @@ def point_for(title: str, result: Result | None) -> charts.Point:
         voters=result.voters,
         trend=result.arrow,
     )
+
+
+def _squad_results(squad: Squad, rnd: Round, rounds: list[Round]) -> list[dict]:
+    """Per card of the round: its result, comments (sorted by text) and a history chart."""
+    history = list(reversed(rounds[:HISTORY_ROUNDS]))
+    results = list(
+        Result.objects.filter(squad=squad, round__in={r.pk for r in history} | {rnd.pk}).select_related(
+            "card"
+        )
+    )
+    by_key = {(r.round_id, r.card_id): r for r in results}
+    current = sorted(
+        (r for r in results if r.round_id == rnd.pk), key=lambda r: (r.card.position, r.card.name)
+    )
+    comments: dict[int, list[str]] = {}
+    for card_id, text in (
+        Answer.objects.filter(
+            ballot__round=rnd, ballot__squad=squad, card_id__in=[r.card_id for r in current if r.visible]
+        )
+        .exclude(comment="")
+        .order_by("card_id", "comment")
+        .values_list("card_id", "comment")
+    ):
+        comments.setdefault(card_id, []).append(text)
+    options = {
+        "green_at": settings.HEALTHCHECK_LIGHT_GREEN_AT,
+        "red_below": settings.HEALTHCHECK_LIGHT_RED_BELOW,
+    }
+    return [
+        {
+            "result": r,
+            "comments": comments.get(r.card_id, []),
+            "chart_id": f"history-{r.card_id}",
+            "history": charts.sparkline(
+                [point_for(h.title, by_key.get((h.pk, r.card_id))) for h in history], **options
+            ),
+        }
+        for r in current
+    ]
+
+
+def _action_views(squad: Squad, rounds: list[Round]) -> list[ActionView]:
+    """The squad's action items, each with its card's light when agreed and now."""
+    actions = list(
+        ActionItem.objects.filter(squad=squad)
+        .select_related("card", "owner")
+        .order_by("done", "due_date", "title")
+    )
+    latest = rounds[0] if rounds else None
+    wanted = {a.baseline_round_id for a in actions if a.baseline_round_id} | (
+        {latest.pk} if latest else set()
+    )
+    by_key = {}
+    if actions and wanted:
+        for result in Result.objects.filter(
+            squad=squad, round__in=wanted, card__in={a.card_id for a in actions}
+        ):
+            by_key[(result.round_id, result.card_id)] = result
+    return [
+        ActionView(
+            action=a,
+            overdue=a.is_overdue(),
+            before=by_key.get((a.baseline_round_id, a.card_id)),
+            now=by_key.get((latest.pk, a.card_id)) if latest else None,
+        )
+        for a in actions
+    ]
+
+
+@login_required
+@require_GET
+def squad_page(request: HttpRequest, slug: str) -> HttpResponse:
+    access = get_squad_for_viewer(request, slug)
+    squad = access.squad
+    rounds, _ = tribe_rounds(squad.tribe)
+    rnd, previous = selected_round(request, rounds)
+    can_edit = access.is_member or access.is_coach
+
+    def context() -> dict:
+        return {
+            "squad": squad,
+            "tribe": squad.tribe,
+            "rounds": rounds,
+            "round": rnd,
+            "previous": previous,
+            "access": access,
+            "can_edit": can_edit,
+            "min_responses": settings.HEALTHCHECK_MIN_RESPONSES,
+            "results": _squad_results(squad, rnd, rounds) if rnd else [],
+        }
+
+    key = f"squad:{squad.pk}:{squad.tribe.version}:{rnd.pk if rnd else 0}:{_flags(access.is_coach, can_edit)}"
+    ctx = {
+        "squad": squad,
+        "content": cached_part(request, key, "surveys/_squad.html", context),
+        "actions": _action_views(squad, rounds),
+        "can_edit": can_edit,
+        "has_charts": rnd is not None,
+    }
+    return render(request, "surveys/squad.html", ctx)
