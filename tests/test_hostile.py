@@ -348,6 +348,18 @@ def every_url(world, missing: bool = False) -> dict[str, str]:
     }
 
 
+# URLs that only take POST.
+POST_ONLY = (
+    "round-open",
+    "round-extend",
+    "round-delete",
+    "invite-new",
+    "invite-revoke",
+    "card-change",
+    "action-done",
+    "action-delete",
+)
+
 # Pages that are not about one tribe's objects, and what they answer the signed-out.
 GENERAL = {
     "home": 302,
@@ -367,21 +379,7 @@ def test_the_sweep_covers_every_url(world):
 def test_signed_out_people_are_sent_to_sign_in_everywhere(world):
     client = Client()
     for name, url in every_url(world).items():
-        method = (
-            client.post
-            if name
-            in (
-                "round-open",
-                "round-extend",
-                "round-delete",
-                "invite-new",
-                "invite-revoke",
-                "card-change",
-                "action-done",
-                "action-delete",
-            )
-            else client.get
-        )
+        method = client.post if name in POST_ONLY else client.get
         response = method(url)
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/"), name
     for name in ("home", "coach-queue", "manage", "reminder-settings"):
@@ -397,21 +395,7 @@ def test_people_of_another_tribe_get_the_same_404_as_for_a_missing_object(world,
     SquadRole.objects.create(user=charlie, squad=charlie.squad_roles.get().squad, role=SquadRole.Role.COACH)
     real, missing = every_url(world), every_url(world, missing=True)
     for name in real:
-        method = (
-            outsider.post
-            if name
-            in (
-                "round-open",
-                "round-extend",
-                "round-delete",
-                "invite-new",
-                "invite-revoke",
-                "card-change",
-                "action-done",
-                "action-delete",
-            )
-            else outsider.get
-        )
+        method = outsider.post if name in POST_ONLY else outsider.get
         forbidden, absent = method(real[name]), method(missing[name])
         assert forbidden.status_code == absent.status_code == 404, name
         assert same_page(forbidden.content, absent.content), name

@@ -13,7 +13,6 @@ import http.cookiejar
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -22,9 +21,17 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from serving import (
+    NoRedirect,
+    create_database,
+    manage,
+    setup_django,
+    start_server,
+    stop_server,
+    wait_for_server,
+)
+
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 PORT = int(os.environ.get("BENCH_PORT", "8766"))
 BASE = f"http://127.0.0.1:{PORT}"
@@ -69,39 +76,6 @@ end
 
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def env() -> dict[str, str]:
-    return {**os.environ, **SERVER_ENV}
-
-
-def manage(*args: str) -> None:
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env(), check=True)
-
-
-def ensure_database() -> None:
-    import psycopg2
-
-    parts = urllib.parse.urlsplit(DATABASE_URL)
-    name = parts.path.lstrip("/")
-    admin = psycopg2.connect(
-        host=parts.hostname,
-        port=parts.port or 5432,
-        user=parts.username,
-        password=parts.password,
-        dbname="postgres",
-    )
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
 
 
 class Session:
@@ -215,35 +189,17 @@ def main() -> int:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install wrk")
     began = time.monotonic()
-    ensure_database()
-    manage("migrate", "--noinput", "-v0")
-    manage("seed_bench", *(["--quick"] if QUICK else []))
-    os.environ.update(SERVER_ENV)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "healthcheck.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
+    create_database(DATABASE_URL, fresh=False)
+    manage(SERVER_ENV, "migrate", "--noinput", "-v0")
+    manage(SERVER_ENV, "seed_bench", *(["--quick"] if QUICK else []))
+    setup_django(SERVER_ENV)
     from surveys.models import Answer, Round, Squad
 
     log(f"{Answer.objects.count():,} answers in {Round.objects.count():,} rounds")
     log("starting make serve on " + BASE)
-    server = subprocess.Popen(
-        ["make", "--no-print-directory", "serve", f"SERVE_BIND=127.0.0.1:{PORT}"],
-        cwd=ROOT,
-        env=env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    server = start_server(SERVER_ENV, PORT)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if urllib.request.urlopen(BASE + "/healthz", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
+        wait_for_server(BASE, 120)
         lead, coach, member = Session("bench-lead"), Session("bench-coach"), Session("bench-member")
         squad = Squad.objects.get(slug="bench-01-squad-01")
         open_round = Round.objects.get(tribe__slug="bench-01", state="open")
@@ -284,8 +240,7 @@ def main() -> int:
                 growth_runs[label].append(wrk(path, cookie=lead.cookie()))
         weight = voting_page_weight(member, vote)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        stop_server(server)
 
     print()
     print(

@@ -14,7 +14,6 @@ import random
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -24,9 +23,17 @@ import urllib.parse
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from serving import (
+    NoRedirect,
+    create_database,
+    manage,
+    setup_django,
+    start_server,
+    stop_server,
+    wait_for_server,
+)
+
 PORT = int(os.environ.get("SOAK_PORT", "8765"))
 BASE = f"http://127.0.0.1:{PORT}"
 VOTERS = int(os.environ.get("SOAK_VOTERS", "24"))
@@ -54,26 +61,9 @@ def log(message: str) -> None:
 
 def prepare_database() -> None:
     """A fresh database with one tribe, one squad of voters and an open round."""
-    import psycopg2
-
-    parts = urllib.parse.urlsplit(DATABASE_URL)
-    name = parts.path.lstrip("/")
-    admin = psycopg2.connect(
-        host=parts.hostname,
-        port=parts.port or 5432,
-        user=parts.username,
-        password=parts.password,
-        dbname="postgres",
-    )
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    admin.close()
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env(), check=True
-    )
-    setup_django()
+    create_database(DATABASE_URL, fresh=True)
+    manage(SERVER_ENV, "migrate", "--noinput", "-v0")
+    setup_django(SERVER_ENV)
     from datetime import timedelta
 
     from django.contrib.auth import get_user_model
@@ -101,24 +91,6 @@ def prepare_database() -> None:
     RoundCard.objects.bulk_create(
         RoundCard(round=rnd, card=c, position=c.position) for c in HealthCard.objects.filter(tribe=tribe)
     )
-
-
-def env() -> dict[str, str]:
-    return {**os.environ, **SERVER_ENV}
-
-
-def setup_django() -> None:
-    os.environ.update(SERVER_ENV)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "healthcheck.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
 
 
 @dataclass
@@ -200,18 +172,6 @@ def restart_postgres() -> tuple[float, float]:
     return start, time.monotonic()
 
 
-def wait_for_server(deadline: float) -> bool:
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(BASE + "/healthz", timeout=2) as response:
-                if response.read() == b"ok":
-                    return True
-        except OSError:
-            pass
-        time.sleep(0.5)
-    return False
-
-
 def main() -> int:
     began = time.monotonic()
     log(f"preparing a fresh database for {VOTERS} voters")
@@ -223,16 +183,9 @@ def main() -> int:
     url = f"/rounds/{rnd.pk}/squads/{squad.slug}/vote/"
 
     log("starting make serve (gunicorn, DEBUG off) on " + BASE)
-    server = subprocess.Popen(
-        ["make", "--no-print-directory", "serve", f"SERVE_BIND=127.0.0.1:{PORT}", "SERVE_WORKERS=3"],
-        cwd=ROOT,
-        env=env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    server = start_server(SERVER_ENV, PORT)
     try:
-        if not wait_for_server(time.monotonic() + 90):
+        if not wait_for_server(BASE, 90):
             log("FAIL: the server did not answer /healthz")
             return 1
         voters = [Voter(f"voter{n:02d}") for n in range(VOTERS)]
@@ -253,7 +206,7 @@ def main() -> int:
             thread.start()
         time.sleep(RESTART_AT)
         window_start, restarted = restart_postgres()
-        recovered = wait_for_server(time.monotonic() + 30)
+        recovered = wait_for_server(BASE, 30)
         window_end = time.monotonic()
         window = (window_start - started, window_end - started + 2.0)
         log(f"PostgreSQL restarted in {restarted - window_start:.1f} s; server healthy again: {recovered}")
@@ -262,8 +215,7 @@ def main() -> int:
         for thread in threads:
             thread.join(timeout=30)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        stop_server(server)
 
     # What was confirmed must be what is stored, once and whole.
     from django.contrib.auth import get_user_model
