@@ -226,7 +226,10 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers check over plain HTTP
 SECURE_HSTS_SECONDS = envint("HSTS_SECONDS", "31536000" if HTTPS else "0", minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("HSTS_INCLUDE_SUBDOMAINS", "true")
 SECURE_HSTS_PRELOAD = envbool("HSTS_PRELOAD", "false")
-if envbool("BEHIND_PROXY", "false"):
+# Behind our own load balancer, which sets X-Forwarded-Proto and appends the client's address to
+# X-Forwarded-For. Without it both headers are ignored, so a client cannot forge them.
+BEHIND_PROXY = envbool("BEHIND_PROXY", "false")
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -259,6 +262,7 @@ AXES_HTTP_RESPONSE_CODE = 429
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_DISABLE_ACCESS_LOG = True  # sign-ins are kept in our own audit log
 AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "surveys.ratelimit.client_ip"
 
 # The rules of the health check (see DESIGN.md, "Rules").
 HEALTHCHECK_SCORE = {

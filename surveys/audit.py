@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 
 from .models import AuditEvent
-from .ratelimit import client_address
+from .ratelimit import client_ip
 
 
 def audit(
@@ -24,7 +24,7 @@ def audit(
         target=str(target)[:200],
         actor=actor,
         actor_name=actor.get_username() if actor is not None else "",
-        ip=client_address(request) if request is not None and client_address(request) != "unknown" else None,
+        ip=client_ip(request) if request is not None else None,
         detail={key: str(value) for key, value in detail.items()},
     )
 

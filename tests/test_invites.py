@@ -185,3 +185,24 @@ def test_invites_are_only_for_open_rounds(client, lead, tribe, squad):
     response = client.post(reverse("surveys:invite-new", args=[draft.pk]), {"squad": squad.pk}, follow=True)
     assert b"Invite links are for open rounds." in response.content
     assert not InviteLink.objects.exists()
+
+
+def test_behind_a_load_balancer_each_client_is_counted_apart(client, settings, invite):
+    settings.RATE_LIMIT_INVITE_FAILURES = 2
+    settings.BEHIND_PROXY = True
+    first = {"HTTP_X_FORWARDED_FOR": "203.0.113.7", "REMOTE_ADDR": "10.0.0.2"}
+    for n in range(2):
+        client.get(reverse("surveys:join", args=[f"{n}.guess"]), **first)
+    assert client.get(reverse("surveys:join", args=["9.guess"]), **first).status_code == 429
+    # Another client behind the same balancer is not slowed down by the first one's guesses,
+    # and a client cannot pick its own address by sending the header itself.
+    second = {"HTTP_X_FORWARDED_FOR": "203.0.113.7, 198.51.100.4", "REMOTE_ADDR": "10.0.0.2"}
+    assert Client().get(reverse("surveys:join", args=[invite.token]), **second).status_code == 302
+
+
+def test_without_a_load_balancer_forwarded_addresses_are_ignored(settings, invite):
+    settings.RATE_LIMIT_INVITE_FAILURES = 2
+    settings.BEHIND_PROXY = False
+    for n in range(3):
+        Client().get(reverse("surveys:join", args=[f"{n}.guess"]), HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")
+    assert join(Client(), invite).status_code == 429  # all from the same REMOTE_ADDR
