@@ -17,9 +17,7 @@ def _get_or_404(request: HttpRequest, queryset: QuerySet, **lookup):
     """The object if this person may have it; otherwise 404, audited when the object does exist."""
     found = queryset.filter(**lookup).first()
     if found is None:
-        if queryset.model._default_manager.filter(**lookup).exists():
-            audit(AuditEvent.Action.ACCESS_DENIED, request.path, request=request)
-        raise Http404("Not found")
+        raise _denied(request, queryset.model, **lookup)
     return found
 
 

@@ -11,12 +11,14 @@ from .models import AuditEvent, HealthCard, Round, RoundCard, Squad, SquadRole, 
 from .services import deck_copy_default
 
 
-def touch_tribe_of(obj) -> None:
-    """Changes made in the admin outdate the cached pages of the tribe they belong to."""
-    tribe_id = getattr(obj, "tribe_id", None)
-    if tribe_id is None and getattr(obj, "squad_id", None):
-        tribe_id = Squad.objects.filter(pk=obj.squad_id).values_list("tribe_id", flat=True).first()
-    Tribe.touch(tribe_id)
+def touch_tribes_of(*objects) -> None:
+    """Changes made in the admin outdate the cached pages of the tribes they belong to."""
+    tribe_ids = {getattr(obj, "tribe_id", None) for obj in objects} - {None}
+    squad_ids = {getattr(obj, "squad_id", None) for obj in objects} - {None}
+    if squad_ids:
+        tribe_ids |= set(Squad.objects.filter(pk__in=squad_ids).values_list("tribe_id", flat=True))
+    for tribe_id in tribe_ids:
+        Tribe.touch(tribe_id)
 
 
 class AuditedAdmin(admin.ModelAdmin):
@@ -27,24 +29,23 @@ class AuditedAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
         audit(self.audit_action, obj, request=request, change="changed" if change else "added", via="admin")
-        touch_tribe_of(obj)
+        touch_tribes_of(obj)
 
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
         super().save_related(request, form, formsets, change)
-        touch_tribe_of(form.instance)
+        touch_tribes_of(form.instance)
 
     def delete_model(self, request: HttpRequest, obj) -> None:
         audit(self.audit_action, obj, request=request, change="deleted", via="admin")
         super().delete_model(request, obj)
-        touch_tribe_of(obj)
+        touch_tribes_of(obj)
 
     def delete_queryset(self, request: HttpRequest, queryset) -> None:
         objects = list(queryset)
         for obj in objects:
             audit(self.audit_action, obj, request=request, change="deleted", via="admin")
         super().delete_queryset(request, queryset)
-        for obj in objects:
-            touch_tribe_of(obj)
+        touch_tribes_of(*objects)
 
 
 class SquadInline(admin.TabularInline):

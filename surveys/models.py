@@ -10,11 +10,16 @@ from datetime import date, datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Length
-from django.db.models.lookups import Exact, LessThanOrEqual
+from django.db.models.functions import Length, Lower, Trim
+from django.db.models.lookups import Exact, GreaterThan, LessThanOrEqual
 from django.utils import timezone
 
 COMMENT_MAX_LENGTH = 1000
+
+
+def not_blank(field: str) -> GreaterThan:
+    """A check that the field holds more than spaces."""
+    return GreaterThan(Length(Trim(field)), 0)
 
 
 class Tribe(models.Model):
@@ -117,11 +122,12 @@ class HealthCard(models.Model):
     class Meta:
         ordering = ["position", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["tribe", "name"], name="card_name_unique_in_tribe"),
+            # "Speed" and "speed" are the same card to people, so to the database too.
+            models.UniqueConstraint(Lower("name"), "tribe", name="card_name_unique_in_tribe"),
             models.UniqueConstraint(
-                fields=["name"], condition=Q(tribe=None), name="card_name_unique_in_default_deck"
+                Lower("name"), condition=Q(tribe=None), name="card_name_unique_in_default_deck"
             ),
-            models.CheckConstraint(condition=~Q(name=""), name="card_name_not_empty"),
+            models.CheckConstraint(condition=not_blank("name"), name="card_name_not_blank"),
         ]
 
     def __str__(self) -> str:
@@ -161,7 +167,7 @@ class Round(models.Model):
             models.CheckConstraint(
                 condition=Q(state__in=["draft", "open", "closed"]), name="round_state_valid"
             ),
-            models.CheckConstraint(condition=~Q(title=""), name="round_title_not_empty"),
+            models.CheckConstraint(condition=not_blank("title"), name="round_title_not_blank"),
         ]
         indexes = [models.Index(fields=["tribe", "state", "closes_at"], name="round_tribe_state_idx")]
 
@@ -169,8 +175,7 @@ class Round(models.Model):
         return self.title
 
     def accepts_votes(self, now: datetime | None = None) -> bool:
-        now = now or timezone.now()
-        return self.state == self.State.OPEN and self.opens_at <= now < self.closes_at
+        return self.voting_status(now) == "open"
 
     def voting_status(self, now: datetime | None = None) -> str:
         """Say why votes are or are not accepted: "open", "not-yet-open" or "closed"."""
@@ -306,11 +311,6 @@ def direction_of(change: float | None) -> str | None:
     return "same"
 
 
-class ResultQuerySet(models.QuerySet):
-    def for_round(self, round: Round) -> ResultQuerySet:
-        return self.filter(round=round)
-
-
 class Result(models.Model):
     """The frozen aggregate of one card for one squad in one closed round.
 
@@ -335,8 +335,6 @@ class Result(models.Model):
     # The same squad and card in the previous closed round of the tribe.
     previous_score = models.FloatField(null=True)
     previous_voters = models.PositiveIntegerField(default=0)
-
-    objects = ResultQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -405,9 +403,6 @@ class Result(models.Model):
 
 
 class ActionItemQuerySet(models.QuerySet):
-    def open(self) -> ActionItemQuerySet:
-        return self.filter(done=False)
-
     def overdue(self, today: date | None = None) -> ActionItemQuerySet:
         return self.filter(done=False, due_date__lt=today or timezone.localdate())
 
@@ -435,7 +430,7 @@ class ActionItem(models.Model):
     class Meta:
         ordering = ["done", "due_date", "title"]
         constraints = [
-            models.CheckConstraint(condition=~Q(title=""), name="action_title_not_empty"),
+            models.CheckConstraint(condition=not_blank("title"), name="action_title_not_blank"),
         ]
         indexes = [models.Index(fields=["squad", "done"], name="action_squad_done_idx")]
 

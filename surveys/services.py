@@ -409,6 +409,22 @@ def card_move(*, card: HealthCard, up: bool) -> None:
     Tribe.touch(card.tribe_id)
 
 
+def card_update(*, card: HealthCard, name: str, awesome: str, crappy: str) -> HealthCard:
+    """Change a card's wording; its history stays with it."""
+    card.name, card.awesome, card.crappy = name, awesome, crappy
+    card.save(update_fields=["name", "awesome", "crappy"])
+    Tribe.touch(card.tribe_id)
+    return card
+
+
+def card_retire(*, card: HealthCard, retired: bool = True) -> HealthCard:
+    """Take a card out of new rounds (or bring it back); rounds that asked it keep it."""
+    card.retired = retired
+    card.save(update_fields=["retired"])
+    Tribe.touch(card.tribe_id)
+    return card
+
+
 def card_delete(*, card: HealthCard) -> None:
     """Delete a card nobody has answered or been asked; others can only be retired."""
     if card.answers.exists() or card.round_cards.exists():
@@ -430,10 +446,6 @@ def invite_create(
     return InviteLink.objects.create(round=round, squad=squad, cap=cap, created_by=created_by)
 
 
-class InviteFull(BallotRejected):
-    """The invite link has taken as many ballots as it may."""
-
-
 @transaction.atomic
 def guest_ballot_submit(*, invite: InviteLink, guest_id: str, answers: list[AnswerInput]) -> Ballot:
     """Store a workshop guest's ballot; a first ballot uses up one place on the link."""
@@ -443,7 +455,7 @@ def guest_ballot_submit(*, invite: InviteLink, guest_id: str, answers: list[Answ
         raise BallotRejected("This invite link has been withdrawn.")
     if not Ballot.objects.filter(round_id=link.round_id, squad_id=link.squad_id, voter_key=key).exists():
         if link.used >= link.cap:
-            raise InviteFull(f"This invite link has already taken its {link.cap} ballots.")
+            raise BallotRejected(f"This invite link has already taken its {link.cap} ballots.")
         link.used += 1
         link.save(update_fields=["used"])
     return ballot_submit(round=link.round, squad=link.squad, voter_key=key, answers=answers)

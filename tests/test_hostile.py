@@ -36,28 +36,38 @@ def test_a_replayed_ballot_post_leaves_one_whole_ballot(client, alice, open_roun
     assert Answer.objects.count() == 11
 
 
+def all_at_once(*jobs) -> None:
+    """Run the jobs in threads released together, each on its own database connection."""
+    barrier = threading.Barrier(len(jobs))
+
+    def run(job) -> None:
+        try:
+            barrier.wait()
+            job()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_eight_concurrent_identical_submits_leave_exactly_one_ballot(alice_world):
     needs_postgres()
     rnd, squad, cards, user = alice_world
     data = ballot_data(cards, "green", "stable")
-    barrier = threading.Barrier(8)
     statuses: list[int] = []
-
-    def submit() -> None:
-        client = Client()
+    clients = [Client() for _ in range(8)]
+    for client in clients:
         client.force_login(user)
-        try:
-            barrier.wait()
-            statuses.append(client.post(vote_url(rnd, squad), data).status_code)
-        finally:
-            connection.close()
 
-    threads = [threading.Thread(target=submit) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    def submit(client: Client):
+        return lambda: statuses.append(client.post(vote_url(rnd, squad), data).status_code)
+
+    all_at_once(*(submit(client) for client in clients))
     assert statuses == [302] * 8
     assert Ballot.objects.count() == 1
     assert Answer.objects.count() == 11
@@ -68,31 +78,19 @@ def test_a_round_closing_while_ballots_are_in_flight_takes_each_whole_or_not_at_
     needs_postgres()
     rnd, squad, cards, _ = alice_world
     answers = [AnswerInput(card_id=c.pk, colour="green", trend="stable") for c in cards]
-    barrier = threading.Barrier(13)
     outcomes: list[str] = []
 
-    def vote(n: int) -> None:
-        try:
-            barrier.wait()
-            ballot_submit(round=rnd, squad=squad, voter_key=f"{n:064d}", answers=answers)
-            outcomes.append("stored")
-        except Exception as exc:  # the only acceptable failure is a clear rejection
-            outcomes.append(type(exc).__name__)
-        finally:
-            connection.close()
+    def vote(n: int):
+        def job() -> None:
+            try:
+                ballot_submit(round=rnd, squad=squad, voter_key=f"{n:064d}", answers=answers)
+                outcomes.append("stored")
+            except Exception as exc:  # the only acceptable failure is a clear rejection
+                outcomes.append(type(exc).__name__)
 
-    def close() -> None:
-        try:
-            barrier.wait()
-            round_close(round=rnd)
-        finally:
-            connection.close()
+        return job
 
-    threads = [threading.Thread(target=vote, args=(n,)) for n in range(12)] + [threading.Thread(target=close)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    all_at_once(*(vote(n) for n in range(12)), lambda: round_close(round=rnd))
     assert set(outcomes) <= {"stored", "BallotRejected"}
     stored = outcomes.count("stored")
     assert Ballot.objects.count() == stored

@@ -111,3 +111,21 @@ def test_voting_status_follows_state_and_times(tribe):
     rnd.save()
     assert rnd.voting_status() == "not-yet-open" and not rnd.accepts_votes()
     assert list(Round.objects.accepting_votes()) == []
+
+
+def test_the_database_treats_card_names_alike_whatever_their_case(tribe, cards):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        HealthCard.objects.create(tribe=tribe, name=cards[0].name.upper(), awesome="a", crappy="c")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        HealthCard.objects.create(tribe=None, name=DEFAULT_DECK[0]["name"].lower(), awesome="a", crappy="c")
+
+
+def test_the_database_refuses_names_and_titles_of_spaces_only(tribe, squad, cards):
+    from surveys.models import ActionItem
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        HealthCard.objects.create(tribe=tribe, name="   ", awesome="a", crappy="c")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        make_round(tribe, "   ")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ActionItem.objects.create(squad=squad, card=cards[0], title="  ")

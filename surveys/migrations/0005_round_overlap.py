@@ -2,6 +2,8 @@
 
 Django has no portable constraint for this, so each database gets its own:
 an exclusion constraint on PostgreSQL and triggers on SQLite. Drafts are plans and may overlap.
+SQLite drops a table's triggers when a later migration rebuilds it (to change a constraint, say):
+such a migration must call forwards() again, as 0008 does.
 """
 
 from django.db import migrations

@@ -26,6 +26,10 @@ def _problem(request: HttpRequest, title: str, text: str, status: int) -> HttpRe
     return response
 
 
+def _withdrawn(request: HttpRequest) -> HttpResponse:
+    return _problem(request, "This invite link was withdrawn", "Ask your coach for a new one.", 410)
+
+
 def _too_many(request: HttpRequest) -> HttpResponse:
     return _problem(
         request,
@@ -55,7 +59,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
             404,
         )
     if invite.revoked:
-        return _problem(request, "This invite link was withdrawn", "Ask your coach for a new one.", 410)
+        return _withdrawn(request)
     if invite.round.voting_status() == "closed":
         return _problem(
             request,
@@ -100,7 +104,7 @@ def guest_vote(request: HttpRequest, round_id: int, squad_slug: str) -> HttpResp
             403,
         )
     if invite.revoked:
-        return _problem(request, "This invite link was withdrawn", "Ask your coach for a new one.", 410)
+        return _withdrawn(request)
     key = Ballot.key_for(round_id=invite.round_id, squad_id=invite.squad_id, voter=f"guest:{guest_id}")
     if (
         request.method == "POST"

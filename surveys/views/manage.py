@@ -22,12 +22,14 @@ from ..access import (
 )
 from ..audit import audit
 from ..forms import CardForm, ExtendForm, InviteForm, RoundForm
-from ..models import AuditEvent, Ballot, HealthCard, InviteLink, Round, RoundCard, SquadRole, Tribe, TribeRole
+from ..models import AuditEvent, Ballot, HealthCard, InviteLink, Round, RoundCard, SquadRole, TribeRole
 from ..services import (
     RoundRejected,
     card_add,
     card_delete,
     card_move,
+    card_retire,
+    card_update,
     invite_create,
     round_close,
     round_create,
@@ -334,8 +336,7 @@ def card_edit(request: HttpRequest, card_id: int) -> HttpResponse:
     form = CardForm(request.POST or None, instance=card, tribe=card.tribe)
     if request.method == "POST" and form.is_valid():
         before = HealthCard.objects.values_list("name", flat=True).get(pk=card.pk)
-        form.save()
-        Tribe.touch(card.tribe_id)
+        card_update(card=card, **form.cleaned_data)
         audit(
             AuditEvent.Action.DECK_CHANGED,
             card,
@@ -358,9 +359,7 @@ def card_change(request: HttpRequest, card_id: int) -> HttpResponse:
     if action in ("up", "down"):
         card_move(card=card, up=action == "up")
     elif action in ("retire", "restore"):
-        card.retired = action == "retire"
-        card.save(update_fields=["retired"])
-        Tribe.touch(card.tribe_id)
+        card_retire(card=card, retired=action == "retire")
         messages.success(request, f"{card.name} is {'retired' if card.retired else 'back in the deck'}.")
     elif action == "delete":
         try:

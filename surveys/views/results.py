@@ -57,8 +57,12 @@ def selected_round(request: HttpRequest, rounds: list[Round]) -> tuple[Round | N
     return rounds[index], rounds[index + 1] if index + 1 < len(rounds) else None
 
 
-def _round_cards(rnd: Round) -> list:
-    return [rc.card for rc in RoundCard.objects.filter(round=rnd).select_related("card")]
+def round_cards(rnd: Round, version: int) -> list:
+    """The cards a round asks, in order; kept per tribe version, which any change to them bumps."""
+    return cached_value(
+        f"round-cards:{rnd.pk}:{version}",
+        lambda: [rc.card for rc in RoundCard.objects.filter(round_id=rnd.pk).select_related("card")],
+    )
 
 
 def _flags(*values: bool) -> str:
@@ -88,7 +92,8 @@ def tribe_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         }
         if rnd is not None:
             squads = list(Squad.objects.filter(tribe=tribe))
-            ctx["matrix"] = build_matrix(squads, _round_cards(rnd), list(Result.objects.filter(round=rnd)))
+            cards = round_cards(rnd, tribe.version)
+            ctx["matrix"] = build_matrix(squads, cards, list(Result.objects.filter(round=rnd)))
         return ctx
 
     key = f"dashboard:{tribe.pk}:{tribe.version}:{rnd.pk if rnd else 0}:{_flags(compare, tribe.can_manage, can_coach)}"
@@ -116,7 +121,7 @@ def tribe_export(request: HttpRequest, slug: str) -> HttpResponse:
     if rnd is None:
         raise Http404("No closed round yet")
     squads = list(Squad.objects.filter(tribe=tribe))
-    matrix = build_matrix(squads, _round_cards(rnd), list(Result.objects.filter(round=rnd)))
+    matrix = build_matrix(squads, round_cards(rnd, tribe.version), list(Result.objects.filter(round=rnd)))
 
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{tribe.slug}-round-{rnd.pk}.csv"'

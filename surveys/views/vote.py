@@ -15,9 +15,10 @@ from django.views.decorators.http import require_http_methods
 
 from ..access import get_squad_for_member, roles_of
 from ..forms import COLOUR_HINTS, BallotForm
-from ..models import Answer, Ballot, Round, RoundCard, Squad, SquadRole, TribeRole
-from ..pagecache import cached_part, cached_value
+from ..models import Answer, Ballot, Round, Squad, SquadRole, TribeRole
+from ..pagecache import cached_part
 from ..services import AnswerInput, BallotRejected, ballot_submit, round_for_voting
+from .results import round_cards
 
 
 def _names(cards: list) -> str:
@@ -142,14 +143,6 @@ def ballot_page(
     content = cached_part(request, key, "surveys/_vote.html", context)
     return render(
         request, "surveys/vote.html", {"round": rnd, "squad": squad, "content": content}, status=http_status
-    )
-
-
-def round_cards(rnd: Round, version: int) -> list:
-    """The cards a round asks, in order; kept per tribe version, which any change to them bumps."""
-    return cached_value(
-        f"round-cards:{rnd.pk}:{version}",
-        lambda: [rc.card for rc in RoundCard.objects.filter(round_id=rnd.pk).select_related("card")],
     )
 
 

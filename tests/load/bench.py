@@ -26,6 +26,7 @@ from serving import (
     NoRedirect,
     create_database,
     manage,
+    server_env,
     setup_django,
     start_server,
     stop_server,
@@ -42,17 +43,13 @@ DATABASE_URL = os.environ.get(
     "postgres://healthcheck_ci:healthcheck_ci@127.0.0.1:5432/"
     + ("healthcheck_bench_quick" if QUICK else "healthcheck_bench"),
 )
-SERVER_ENV = {
-    "DATABASE_URL": DATABASE_URL,
-    "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-    "DEBUG": "false",
-    "HTTPS": "false",
-    "SECRET_KEY": "bench-secret-key-for-loopback-measurements-only-0123456789",
+SERVER_ENV = server_env(
+    DATABASE_URL,
+    "bench-secret-key-for-loopback-measurements-only-0123456789",
     # Fixed, so that the seeded ballots stay reachable from one run to the next.
-    "BALLOT_SECRET": "bench-ballot-secret",
-    "ALLOWED_HOSTS": "127.0.0.1",
-    "LOGIN_FAILURE_LIMIT": "1000",
-}
+    "bench-ballot-secret",
+    REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+)
 TARGETS = {
     "dashboard": 0.5,
     "squad page": 0.5,

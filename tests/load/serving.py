@@ -14,6 +14,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def server_env(database_url: str, secret_key: str, ballot_secret: str, **more: str) -> dict[str, str]:
+    """Production mode over plain HTTP on loopback, with sign-in throttling out of the way of load."""
+    return {
+        "DATABASE_URL": database_url,
+        "DEBUG": "false",
+        "HTTPS": "false",
+        "SECRET_KEY": secret_key,
+        "BALLOT_SECRET": ballot_secret,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "LOGIN_FAILURE_LIMIT": "1000",
+        **more,
+    }
+
+
 def create_database(url: str, *, fresh: bool) -> None:
     """Create the database named in url (dropping it first when fresh), then migrate it."""
     import psycopg2

@@ -28,6 +28,7 @@ from serving import (
     NoRedirect,
     create_database,
     manage,
+    server_env,
     setup_django,
     start_server,
     stop_server,
@@ -43,16 +44,9 @@ DATABASE_URL = os.environ.get(
     "SOAK_DATABASE_URL", "postgres://healthcheck_ci:healthcheck_ci@127.0.0.1:5432/healthcheck_soak"
 )
 PASSWORD = "soak-password"
-SERVER_ENV = {
-    "DATABASE_URL": DATABASE_URL,
-    "DEBUG": "false",
-    "HTTPS": "false",
-    "SECRET_KEY": secrets.token_urlsafe(50),
-    "BALLOT_SECRET": secrets.token_urlsafe(32),
-    "ALLOWED_HOSTS": "127.0.0.1",
-    "LOGIN_FAILURE_LIMIT": "1000",
-    "RATE_LIMIT_GUEST_BALLOTS": "100000",
-}
+SERVER_ENV = server_env(
+    DATABASE_URL, secrets.token_urlsafe(50), secrets.token_urlsafe(32), RATE_LIMIT_GUEST_BALLOTS="100000"
+)
 
 
 def log(message: str) -> None:
