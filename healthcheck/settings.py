@@ -59,7 +59,18 @@ def database_from_url(url: str) -> dict:
         name = Path(path[1:]) if path.startswith("//") else BASE_DIR / path.lstrip("/")
         if not path.strip("/"):
             raise ImproperlyConfigured("DATABASE_URL for sqlite needs a file name: sqlite:///db.sqlite3")
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": name}
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": name,
+            # A workshop saves at once: writers queue for the lock (IMMEDIATE takes it at the start
+            # of each transaction, so none fails halfway) and wait up to `timeout` seconds for it,
+            # while WAL lets pages read during writes.
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": envint("SQLITE_TIMEOUT", "20", minimum=1),
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+            },
+        }
     if parts.scheme in ("postgres", "postgresql"):
         name = unquote(parts.path.lstrip("/"))
         if not name:

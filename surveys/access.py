@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, field
 
-from django.db import connection
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest
 
 from .audit import audit
-from .models import AuditEvent, Round, Squad, SquadRole, Tribe, TribeRole
+from .models import ActionItem, AuditEvent, HealthCard, InviteLink, Round, Squad, SquadRole, Tribe, TribeRole
 
 
 def _get_or_404(request: HttpRequest, queryset: QuerySet, **lookup):
@@ -24,20 +22,6 @@ def _get_or_404(request: HttpRequest, queryset: QuerySet, **lookup):
 def _tribe_role(user, *roles: str) -> Exists:
     query = TribeRole.objects.filter(tribe=OuterRef("pk"), user=user)
     return Exists(query.filter(role__in=roles) if roles else query)
-
-
-ROLES_SQL = """
-SELECT 'squad', sr.role, s.id, s.slug, s.name, t.id, t.slug, t.name, t.version
-  FROM surveys_squadrole sr
-  JOIN surveys_squad s ON s.id = sr.squad_id
-  JOIN surveys_tribe t ON t.id = s.tribe_id
- WHERE sr.user_id = %s
-UNION ALL
-SELECT 'tribe', tr.role, NULL, NULL, NULL, t.id, t.slug, t.name, t.version
-  FROM surveys_triberole tr
-  JOIN surveys_tribe t ON t.id = tr.tribe_id
- WHERE tr.user_id = %s
-"""
 
 
 @dataclass
@@ -61,54 +45,20 @@ class Roles:
         )
 
 
-_prepared: weakref.WeakSet = weakref.WeakSet()
-
-
-def _fetch_roles(user_id: int) -> list[tuple]:
-    """Run the roles query; on PostgreSQL as a statement prepared once per connection."""
-    with connection.cursor() as cursor:
-        if connection.vendor != "postgresql":
-            cursor.execute(ROLES_SQL, [user_id, user_id])
-            return cursor.fetchall()
-        # Every page runs this query; planning it costs more than running it.
-        raw = connection.connection
-        if raw not in _prepared:
-            # Once per connection, on the driver's own cursor: setup, not a query of the page.
-            with raw.cursor() as setup:
-                setup.execute("PREPARE surveys_roles(bigint) AS " + ROLES_SQL.replace("%s", "$1"))
-            _prepared.add(raw)
-        cursor.execute("EXECUTE surveys_roles(%s)", [user_id])
-        return cursor.fetchall()
-
-
 def roles_of(request: HttpRequest) -> Roles:
-    """The signed-in person's roles, from one plain query, kept for the rest of the request."""
+    """The signed-in person's roles, from two plain queries, kept for the rest of the request."""
     cached = getattr(request, "_surveys_roles", None)
     if cached is not None:
         return cached
     roles = Roles()
     if request.user.is_authenticated:
-        rows = _fetch_roles(request.user.pk)
-        for kind, role, squad_id, squad_slug, squad_name, tribe_id, tribe_slug, tribe_name, version in rows:
-            # from_db takes values in the model's field order.
-            tribe = roles.tribes.get(tribe_slug) or Tribe.from_db(
-                "default", ["id", "name", "slug", "version"], [tribe_id, tribe_name, tribe_slug, version]
-            )
-            roles.tribes[tribe_slug] = tribe
-            if kind == "squad":
-                squad, kinds = roles.squads.get(squad_slug) or (
-                    Squad.from_db(
-                        "default",
-                        ["id", "tribe_id", "name", "slug"],
-                        [squad_id, tribe_id, squad_name, squad_slug],
-                    ),
-                    set(),
-                )
-                squad.tribe = tribe
-                kinds.add(role)
-                roles.squads[squad_slug] = (squad, kinds)
-            else:
-                roles.tribe_roles.setdefault(tribe_id, set()).add(role)
+        for role in SquadRole.objects.filter(user=request.user).select_related("squad__tribe"):
+            squad = roles.squads.get(role.squad.slug, (role.squad, set()))[0]
+            roles.squads.setdefault(squad.slug, (squad, set()))[1].add(role.role)
+            roles.tribes.setdefault(squad.tribe.slug, squad.tribe)
+        for role in TribeRole.objects.filter(user=request.user).select_related("tribe"):
+            roles.tribes.setdefault(role.tribe.slug, role.tribe)
+            roles.tribe_roles.setdefault(role.tribe_id, set()).add(role.role)
     request._surveys_roles = roles
     return roles
 
@@ -224,3 +174,49 @@ def squads_for_inviter(user, round: Round) -> QuerySet[Squad]:
     if TribeRole.objects.filter(user=user, tribe_id=round.tribe_id).exists():
         return squads
     return squads.filter(roles__user=user, roles__role=SquadRole.Role.COACH)
+
+
+def get_squad_for_editor(request: HttpRequest, slug: str) -> Squad:
+    """The squad, for those who keep its action items: its members, its coaches, its tribe's lead and coaches."""
+    access = get_squad_for_viewer(request, slug)
+    if not (access.is_member or access.is_coach):
+        raise _denied(request, Squad, slug=slug)
+    return access.squad
+
+
+def get_action_for_editor(request: HttpRequest, slug: str, pk: int) -> ActionItem:
+    """An action item of a squad whose action items the person keeps."""
+    squad = get_squad_for_editor(request, slug)
+    action = ActionItem.objects.select_related("card").filter(pk=pk, squad=squad).first()
+    if action is None:
+        raise _denied(request, ActionItem, pk=pk)
+    action.squad = squad
+    return action
+
+
+def get_card_for_lead(request: HttpRequest, card_id: int) -> HealthCard:
+    """A card of a tribe's own deck, if the person leads that tribe."""
+    led = TribeRole.objects.filter(tribe=OuterRef("tribe"), user=request.user, role=TribeRole.Role.LEAD)
+    return _get_or_404(request, HealthCard.objects.select_related("tribe").filter(Exists(led)), pk=card_id)
+
+
+def get_round_for_inviter(request: HttpRequest, round_id: int) -> Round:
+    """The round, if the person may make workshop links for at least one of its squads."""
+    coaches = SquadRole.objects.filter(
+        squad__tribe=OuterRef("tribe"), user=request.user, role=SquadRole.Role.COACH
+    )
+    supports = TribeRole.objects.filter(tribe=OuterRef("tribe"), user=request.user)
+    return _get_or_404(
+        request, Round.objects.select_related("tribe").filter(Exists(coaches) | Exists(supports)), pk=round_id
+    )
+
+
+def get_invite_for_inviter(request: HttpRequest, invite_id: int) -> InviteLink:
+    """A workshop link of a squad the person may invite to."""
+    invite = InviteLink.objects.select_related("round__tribe", "squad").filter(pk=invite_id).first()
+    if (
+        invite is None
+        or not squads_for_inviter(request.user, invite.round).filter(pk=invite.squad_id).exists()
+    ):
+        raise _denied(request, InviteLink, pk=invite_id)
+    return invite

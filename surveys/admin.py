@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import transaction
 from django.http import HttpRequest
 
 from .audit import audit
-from .models import AuditEvent, HealthCard, Round, RoundCard, Squad, SquadRole, Tribe, TribeRole
+from .models import (
+    AuditEvent,
+    HealthCard,
+    Round,
+    RoundCard,
+    RoundRejected,
+    Squad,
+    SquadRole,
+    Tribe,
+    TribeRole,
+)
 from .services import deck_copy_default
-
-
-def touch_tribes_of(*objects) -> None:
-    """Changes made in the admin outdate the cached pages of the tribes they belong to."""
-    tribe_ids = {getattr(obj, "tribe_id", None) for obj in objects} - {None}
-    squad_ids = {getattr(obj, "squad_id", None) for obj in objects} - {None}
-    if squad_ids:
-        tribe_ids |= set(Squad.objects.filter(pk__in=squad_ids).values_list("tribe_id", flat=True))
-    for tribe_id in tribe_ids:
-        Tribe.touch(tribe_id)
 
 
 class AuditedAdmin(admin.ModelAdmin):
@@ -29,23 +29,16 @@ class AuditedAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
         audit(self.audit_action, obj, request=request, change="changed" if change else "added", via="admin")
-        touch_tribes_of(obj)
-
-    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:
-        super().save_related(request, form, formsets, change)
-        touch_tribes_of(form.instance)
 
     def delete_model(self, request: HttpRequest, obj) -> None:
         audit(self.audit_action, obj, request=request, change="deleted", via="admin")
         super().delete_model(request, obj)
-        touch_tribes_of(obj)
 
     def delete_queryset(self, request: HttpRequest, queryset) -> None:
         objects = list(queryset)
         for obj in objects:
             audit(self.audit_action, obj, request=request, change="deleted", via="admin")
         super().delete_queryset(request, queryset)
-        touch_tribes_of(*objects)
 
 
 class SquadInline(admin.TabularInline):
@@ -67,7 +60,6 @@ class TribeAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
             if not change:
                 deck_copy_default(tribe=obj)
-            Tribe.touch(obj.pk)
 
 
 @admin.register(Squad)
@@ -117,15 +109,64 @@ class HealthCardAdmin(AuditedAdmin):
         return super().has_delete_permission(request, obj)
 
 
+def _is_plan(round: Round | None) -> bool:
+    return round is None or round.state in (Round.State.DRAFT, Round.State.SCHEDULED)
+
+
 class RoundCardInline(admin.TabularInline):
     model = RoundCard
     fields = ["card", "position"]
     autocomplete_fields = ["card"]
     extra = 0
 
+    # A round's cards change only while it is a plan; after that the results depend on them.
+    def has_add_permission(self, request: HttpRequest, obj: Round | None = None) -> bool:
+        return _is_plan(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Round | None = None) -> bool:
+        return _is_plan(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Round | None = None) -> bool:
+        return _is_plan(obj) and super().has_delete_permission(request, obj)
+
+
+def _transition(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset, verb: str, event: str) -> None:
+    """Run one transition of the round's state machine on each chosen round, reporting each refusal."""
+    for rnd in queryset.select_related("tribe"):
+        try:
+            done = getattr(rnd, verb)()
+        except RoundRejected as exc:
+            modeladmin.message_user(request, f"{rnd.title}: {exc}", messages.ERROR)
+            continue
+        if done is not False:
+            audit(event, rnd, request=request, tribe=rnd.tribe.name, via="admin")
+        modeladmin.message_user(request, f"{rnd.title}: {rnd.get_state_display().lower()}.", messages.SUCCESS)
+
+
+@admin.action(description="Schedule the chosen drafts")
+def schedule_rounds(modeladmin, request, queryset) -> None:
+    _transition(modeladmin, request, queryset, "schedule", AuditEvent.Action.ROUND_SCHEDULED)
+
+
+@admin.action(description="Open the chosen rounds now")
+def open_rounds(modeladmin, request, queryset) -> None:
+    _transition(modeladmin, request, queryset, "open", AuditEvent.Action.ROUND_OPENED)
+
+
+@admin.action(description="Close the chosen rounds now")
+def close_rounds(modeladmin, request, queryset) -> None:
+    _transition(modeladmin, request, queryset, "close", AuditEvent.Action.ROUND_CLOSED)
+
+
+@admin.action(description="Cancel the chosen rounds")
+def cancel_rounds(modeladmin, request, queryset) -> None:
+    _transition(modeladmin, request, queryset, "cancel", AuditEvent.Action.ROUND_CANCELLED)
+
 
 @admin.register(Round)
 class RoundAdmin(AuditedAdmin):
+    """Rounds: their state and, once planned, their times change only through the actions."""
+
     audit_action = AuditEvent.Action.ROUND_CHANGED
     list_display = ["title", "tribe", "state", "opens_at", "closes_at"]
     list_filter = ["state", "tribe"]
@@ -133,9 +174,23 @@ class RoundAdmin(AuditedAdmin):
     date_hierarchy = "opens_at"
     list_select_related = ["tribe"]
     inlines = [RoundCardInline]
+    actions = [schedule_rounds, open_rounds, close_rounds, cancel_rounds]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Round | None = None) -> list[str]:
+        if obj is None:
+            return ["state"]
+        return ["tribe", "state", "opens_at", "closes_at"]
+
+    def get_fields(self, request: HttpRequest, obj: Round | None = None) -> list[str]:
+        return ["tribe", "title", "opens_at", "closes_at", "state"]
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # only a draft is deleted, one at a time
+        return actions
 
     def has_delete_permission(self, request: HttpRequest, obj: Round | None = None) -> bool:
-        if obj is not None and obj.ballots.exists():
+        if obj is not None and obj.state != Round.State.DRAFT:
             return False
         return super().has_delete_permission(request, obj)
 

@@ -9,8 +9,20 @@ from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import COMMENT_MAX_LENGTH, ActionItem, Answer, Colour, HealthCard, Round, Squad, Trend, Tribe
-from .services import AnswerInput, rounds_overlapping
+from .models import (
+    COMMENT_MAX_LENGTH,
+    SCHEDULED_STATES,
+    ActionItem,
+    Answer,
+    Colour,
+    HealthCard,
+    Round,
+    Squad,
+    Trend,
+    Tribe,
+    local_time,
+)
+from .services import AnswerInput
 
 CARD_FIELD = re.compile(r"^card-(?P<card_id>[^-]+)-(?P<part>[a-z]+)$")
 
@@ -104,6 +116,11 @@ class BallotForm(forms.Form):
                     "Reload the page and try again; nothing was saved.",
                     code="unknown_card",
                 )
+            if match and hasattr(self.data, "getlist") and len(self.data.getlist(key)) > 1:
+                raise forms.ValidationError(
+                    "This ballot gives one card two answers. Reload the page and try again; nothing was saved.",
+                    code="repeated",
+                )
         for card in self.cards:
             prefix = f"card-{card.pk}"
             has_colour = bool(cleaned.get(f"{prefix}-colour"))
@@ -148,6 +165,8 @@ class ActionItemForm(forms.ModelForm):
 
     def __init__(self, *args, cards, people, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if self.instance.card_id is not None:  # an action keeps its card, even one retired since
+            cards = (cards | HealthCard.objects.filter(pk=self.instance.card_id)).distinct()
         self.fields["card"].queryset = cards
         self.fields["card"].error_messages["invalid_choice"] = "Choose one of this squad's health cards."
         self.fields["owner"].queryset = people
@@ -187,6 +206,11 @@ class RoundForm(forms.Form):
     def __init__(self, *args, tribe: Tribe, round: Round | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.tribe, self.round = tribe, round
+        if round is not None and round.state == Round.State.OPEN:
+            # An open round keeps its opening time; its close can only move later (Round.set_times).
+            self.fields["opens_at"].disabled = True
+            self.fields["opens_at"].help_text = "The round is open, so its opening time stays."
+            self.fields["closes_at"].help_text = "Only a later closing time is possible now."
         chosen = Q(round_cards__round=round) if round is not None else Q(pk__in=[])
         self.fields["cards"].queryset = (
             HealthCard.objects.filter(Q(tribe=tribe, retired=False) | chosen)
@@ -201,15 +225,22 @@ class RoundForm(forms.Form):
             if closes_at <= opens_at:
                 self.add_error("closes_at", "The closing time must be after the opening time.")
             else:
-                exclude = self.round.pk if self.round else None
-                clash = rounds_overlapping(
-                    tribe=self.tribe, opens_at=opens_at, closes_at=closes_at, exclude=exclude
-                ).first()
+                clash = (
+                    Round.objects.filter(
+                        tribe=self.tribe,
+                        state__in=SCHEDULED_STATES,
+                        opens_at__lt=closes_at,
+                        closes_at__gt=opens_at,
+                    )
+                    .exclude(pk=self.round.pk if self.round else None)
+                    .order_by("opens_at")
+                    .first()
+                )
                 if clash is not None:
                     self.add_error(
                         None,
-                        f"{self.tribe.name} already has {clash.title} from {clash.opens_at:%d %b %Y} "
-                        f"to {clash.closes_at:%d %b %Y}; rounds of a tribe must not overlap.",
+                        f"{self.tribe.name} already has {clash.title} from {local_time(clash.opens_at)} "
+                        f"to {local_time(clash.closes_at)}; rounds of a tribe must not overlap.",
                     )
         if (
             title

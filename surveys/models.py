@@ -3,13 +3,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db import models
-from django.db.models import Q
+from django.db import IntegrityError, models, transaction
+from django.db.models import OuterRef, Q
 from django.db.models.functions import Length, Lower, Trim
 from django.db.models.lookups import Exact, GreaterThan, LessThanOrEqual
 from django.utils import timezone
@@ -25,21 +26,12 @@ def not_blank(field: str) -> GreaterThan:
 class Tribe(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=60, unique=True)
-    # Bumped by every change to what the tribe's pages show (rounds, squads, cards, results),
-    # so cached pages keyed by it never go stale.
-    version = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
-
-    @staticmethod
-    def touch(tribe_id: int | None) -> None:
-        """Mark the tribe's cached pages as out of date."""
-        if tribe_id is not None:
-            Tribe.objects.filter(pk=tribe_id).update(version=models.F("version") + 1)
 
 
 class Squad(models.Model):
@@ -134,25 +126,55 @@ class HealthCard(models.Model):
         return self.name
 
 
+class RoundRejected(Exception):
+    """A change to a round that its state does not allow; the message says why, for people."""
+
+
+def local_time(moment: datetime) -> str:
+    """A moment as people of this installation read it: local time, with its zone."""
+    return f"{timezone.localtime(moment):%d %b %Y %H:%M %Z}"
+
+
 class RoundQuerySet(models.QuerySet):
     def accepting_votes(self, now: datetime | None = None) -> RoundQuerySet:
+        """Rounds open for voting now: open, or scheduled and past their opening time."""
         now = now or timezone.now()
-        return self.filter(state=Round.State.OPEN, opens_at__lte=now, closes_at__gt=now)
+        return self.filter(
+            state__in=[Round.State.SCHEDULED, Round.State.OPEN], opens_at__lte=now, closes_at__gt=now
+        )
+
+    def with_results(self) -> RoundQuerySet:
+        """Rounds with something to show: closed ones, and open ones where a squad has finished."""
+        finished = RoundSquad.objects.filter(round=OuterRef("pk"), state=RoundSquad.State.CLOSED)
+        return self.filter(
+            Q(state=Round.State.CLOSED) | Q(state=Round.State.OPEN, pk__in=finished.values("round"))
+        )
+
+
+# The states whose times must not overlap within a tribe (drafts and cancelled rounds are not plans).
+SCHEDULED_STATES = ("scheduled", "open", "closed")
 
 
 class Round(models.Model):
-    """One health check of one tribe: every squad of the tribe takes part."""
+    """One health check of one tribe: every squad of the tribe takes part.
+
+    Its state is a small machine: draft -> scheduled -> open -> closed, or cancelled from draft
+    or scheduled. The methods below are the only code that writes the state and the times;
+    each locks the row, checks the transition and raises RoundRejected when it is not allowed.
+    """
 
     class State(models.TextChoices):
         DRAFT = "draft", "Draft"
+        SCHEDULED = "scheduled", "Scheduled"
         OPEN = "open", "Open"
         CLOSED = "closed", "Closed"
+        CANCELLED = "cancelled", "Cancelled"
 
     tribe = models.ForeignKey(Tribe, models.PROTECT, related_name="rounds")
     title = models.CharField(max_length=80)
     opens_at = models.DateTimeField()
     closes_at = models.DateTimeField()
-    state = models.CharField(max_length=6, choices=State.choices, default=State.DRAFT)
+    state = models.CharField(max_length=9, choices=State.choices, default=State.DRAFT, editable=False)
     cards = models.ManyToManyField(HealthCard, through="RoundCard", related_name="rounds")
 
     objects = RoundQuerySet.as_manager()
@@ -165,7 +187,8 @@ class Round(models.Model):
                 condition=Q(closes_at__gt=models.F("opens_at")), name="round_closes_after_opening"
             ),
             models.CheckConstraint(
-                condition=Q(state__in=["draft", "open", "closed"]), name="round_state_valid"
+                condition=Q(state__in=["draft", "scheduled", "open", "closed", "cancelled"]),
+                name="round_state_valid",
             ),
             models.CheckConstraint(condition=not_blank("title"), name="round_title_not_blank"),
         ]
@@ -174,17 +197,226 @@ class Round(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    # Reading
+
     def accepts_votes(self, now: datetime | None = None) -> bool:
         return self.voting_status(now) == "open"
 
     def voting_status(self, now: datetime | None = None) -> str:
-        """Say why votes are or are not accepted: "open", "not-yet-open" or "closed"."""
+        """Say whether votes are accepted by the round's state and times: "open", "not-yet-open" or "closed"."""
         now = now or timezone.now()
-        if self.state == self.State.CLOSED or now >= self.closes_at:
+        if self.state in (self.State.CLOSED, self.State.CANCELLED) or now >= self.closes_at:
             return "closed"
         if self.state == self.State.DRAFT or now < self.opens_at:
             return "not-yet-open"
         return "open"
+
+    def is_due(self, now: datetime | None = None) -> bool:
+        """Whether its times call for a transition the scheduler has not made yet."""
+        now = now or timezone.now()
+        if self.state == self.State.SCHEDULED:
+            return self.opens_at <= now
+        return self.state == self.State.OPEN and self.closes_at <= now
+
+    # Transitions: the only writers of state and times
+
+    def lock(self) -> Round:
+        """Lock this round's row for the transaction and take its current values."""
+        current = Round.objects.select_for_update().get(pk=self.pk)
+        self.state, self.opens_at, self.closes_at = current.state, current.opens_at, current.closes_at
+        return self
+
+    def _refuse_overlap(self, opens_at: datetime, closes_at: datetime) -> None:
+        clash = (
+            Round.objects.filter(
+                tribe_id=self.tribe_id,
+                state__in=SCHEDULED_STATES,
+                opens_at__lt=closes_at,
+                closes_at__gt=opens_at,
+            )
+            .exclude(pk=self.pk)
+            .order_by("opens_at")
+            .first()
+        )
+        if clash is not None:
+            raise RoundRejected(
+                f"It would overlap {clash.title}, which runs from {local_time(clash.opens_at)} "
+                f"to {local_time(clash.closes_at)}; rounds of a tribe must not overlap."
+            )
+
+    def _save(self, *fields: str) -> None:
+        try:
+            with transaction.atomic():
+                self.save(update_fields=list(fields))
+        except IntegrityError:  # another round took the time between the check and the write
+            raise RoundRejected("That would make two rounds of the tribe overlap.") from None
+
+    def _refuse_unless(self, *states: str, doing: str) -> None:
+        if self.state not in states:
+            raise RoundRejected(f"A {self.get_state_display().lower()} round cannot be {doing}.")
+
+    @transaction.atomic
+    def set_times(self, *, opens_at: datetime, closes_at: datetime, now: datetime | None = None) -> None:
+        """Change when the round runs: freely while it is a plan; once open, only its close, and only later."""
+        now = now or timezone.now()
+        self.lock()
+        self._refuse_unless(self.State.DRAFT, self.State.SCHEDULED, self.State.OPEN, doing="changed")
+        if self.state == self.State.OPEN:
+            if opens_at != self.opens_at:
+                raise RoundRejected("The round is open, so its opening time can no longer change.")
+            if closes_at != self.closes_at:
+                self.extend(closes_at=closes_at, now=now)
+            return
+        if closes_at <= opens_at:
+            raise RoundRejected("The closing time must be after the opening time.")
+        if self.state == self.State.SCHEDULED:
+            if opens_at <= now:
+                raise RoundRejected("A scheduled round must open in the future; to start it now, open it.")
+            self._refuse_overlap(opens_at, closes_at)
+        self.opens_at, self.closes_at = opens_at, closes_at
+        self._save("opens_at", "closes_at")
+
+    @transaction.atomic
+    def schedule(self, *, now: datetime | None = None) -> None:
+        """Plan a draft to open by itself at its opening time."""
+        now = now or timezone.now()
+        self.lock()
+        self._refuse_unless(self.State.DRAFT, doing="scheduled")
+        if self.opens_at <= now:
+            raise RoundRejected("Its opening time has passed: open it now, or set a later opening time.")
+        self._check_ready()
+        self._refuse_overlap(self.opens_at, self.closes_at)
+        self.state = self.State.SCHEDULED
+        self._save("state")
+
+    def _check_ready(self) -> None:
+        if not self.round_cards.exists():
+            raise RoundRejected("Choose at least one card first.")
+
+    @transaction.atomic
+    def open(self, *, now: datetime | None = None) -> bool:
+        """Open a draft or scheduled round for voting; every squad of the tribe gets its part.
+
+        A scheduled round whose time has come keeps its opening time; one opened early opens now.
+        Returns False when it was open already.
+        """
+        now = now or timezone.now()
+        self.lock()
+        if self.state == self.State.OPEN:
+            return False
+        self._refuse_unless(self.State.DRAFT, self.State.SCHEDULED, doing="opened")
+        if self.closes_at <= now:
+            raise RoundRejected("Its closing time has passed: set a later closing time first.")
+        self._check_ready()
+        opens_at = min(self.opens_at, now)
+        self._refuse_overlap(opens_at, self.closes_at)
+        self.state, self.opens_at = self.State.OPEN, opens_at
+        self._save("state", "opens_at")
+        RoundSquad.objects.bulk_create(
+            [RoundSquad(round=self, squad=squad) for squad in Squad.objects.filter(tribe_id=self.tribe_id)],
+            ignore_conflicts=True,
+        )
+        return True
+
+    @transaction.atomic
+    def extend(self, *, closes_at: datetime, now: datetime | None = None) -> None:
+        """Move the closing time of an open round later."""
+        now = now or timezone.now()
+        self.lock()
+        self._refuse_unless(self.State.OPEN, doing="extended")
+        if closes_at <= max(self.closes_at, now):
+            raise RoundRejected(
+                "The new closing time must be later than the current one (and in the future)."
+            )
+        self._refuse_overlap(self.opens_at, closes_at)
+        self.closes_at = closes_at
+        self._save("closes_at")
+
+    @transaction.atomic
+    def close(self, *, now: datetime | None = None) -> bool:
+        """Close the round: every squad still voting closes, and the tribe's results are frozen.
+
+        A scheduled round past its opening time has been open by its times and closes too.
+        Returns False when it was closed already, so a close is done (and recorded) once.
+        """
+        from .snapshot import freeze_tribe
+
+        now = now or timezone.now()
+        self.lock()
+        if self.state == self.State.CLOSED:
+            return False
+        if self.state == self.State.SCHEDULED and self.opens_at <= now:
+            self.open(now=now)
+        self._refuse_unless(self.State.OPEN, doing="closed")
+        self.state = self.State.CLOSED
+        if now < self.closes_at:
+            self.closes_at = max(now, self.opens_at + timedelta(seconds=1))
+        self._save("state", "closes_at")
+        RoundSquad.objects.bulk_create(
+            [RoundSquad(round=self, squad=squad) for squad in Squad.objects.filter(tribe_id=self.tribe_id)],
+            ignore_conflicts=True,
+        )
+        for part in RoundSquad.objects.select_for_update().filter(round=self, state=RoundSquad.State.OPEN):
+            part.close(now=now, round=self)
+        freeze_tribe(self)
+        return True
+
+    @transaction.atomic
+    def cancel(self) -> None:
+        """Call off a draft or scheduled round; it never counts as a result."""
+        self.lock()
+        self._refuse_unless(self.State.DRAFT, self.State.SCHEDULED, doing="cancelled")
+        if self.state == self.State.SCHEDULED and self.opens_at <= timezone.now():
+            raise RoundRejected("It has opened already, and people may have voted: close it instead.")
+        self.state = self.State.CANCELLED
+        self._save("state")
+
+
+class RoundSquad(models.Model):
+    """One squad's part in a round: open while the squad votes, closed once it has finished.
+
+    A squad can finish before the round closes (after its workshop, say), and its results are
+    frozen at that moment; closing the round closes every part still open.
+    """
+
+    class State(models.TextChoices):
+        OPEN = "open", "Voting"
+        CLOSED = "closed", "Done"
+
+    round = models.ForeignKey(Round, models.CASCADE, related_name="parts")
+    squad = models.ForeignKey(Squad, models.PROTECT, related_name="parts")
+    state = models.CharField(max_length=6, choices=State.choices, default=State.OPEN, editable=False)
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "squad"], name="one_part_per_squad"),
+            models.CheckConstraint(condition=Q(state__in=["open", "closed"]), name="part_state_valid"),
+            models.CheckConstraint(
+                condition=Q(state="open", closed_at=None) | Q(state="closed", closed_at__isnull=False),
+                name="part_closed_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.squad} in {self.round}"
+
+    @transaction.atomic
+    def close(self, *, now: datetime | None = None, round: Round | None = None) -> bool:
+        """Close this squad's part and freeze its results; False when it was closed already."""
+        from .snapshot import freeze_squad
+
+        now = now or timezone.now()
+        current = RoundSquad.objects.select_for_update().get(pk=self.pk)
+        if current.state == self.State.CLOSED:
+            return False
+        rnd = round or Round.objects.get(pk=self.round_id)
+        if rnd.state not in (Round.State.OPEN, Round.State.CLOSED) or rnd.opens_at > now:
+            raise RoundRejected("Only a squad of an open round can finish.")
+        self.state, self.closed_at = self.State.CLOSED, now
+        self.save(update_fields=["state", "closed_at"])
+        freeze_squad(self, rnd)
+        return True
 
 
 class RoundCard(models.Model):
@@ -312,12 +544,12 @@ def direction_of(change: float | None) -> str | None:
 
 
 class Result(models.Model):
-    """The frozen aggregate of one card for one squad in one closed round.
+    """The frozen aggregate of one card for one squad in one round.
 
-    Rows are written once, when the round closes, from one grouped query over the
-    answers; every page reads them as they are. Counts are stored whole, and the
-    minimum of responses is applied when they are shown, so changing it in settings
-    takes effect everywhere at once.
+    Rows are written once, when the squad's part of the round closes, from one grouped
+    query over the answers, and never written again; every page reads them as they are.
+    Counts are stored whole, and the minimum of responses is applied when they are shown,
+    so changing it in settings takes effect everywhere at once.
     """
 
     round = models.ForeignKey(Round, models.CASCADE, related_name="results")
@@ -329,6 +561,9 @@ class Result(models.Model):
     reds = models.PositiveIntegerField(default=0)
     score = models.FloatField(null=True)
     trend_mean = models.FloatField(null=True)
+    # The light and the voted trend's arrow as the rules gave them when the part closed.
+    score_light = models.CharField(max_length=6, choices=Light.choices, blank=True)
+    trend_arrow = models.CharField(max_length=4, blank=True)
     # The squad's participation in the round: ballots cast over members at closing time.
     ballots = models.PositiveIntegerField(default=0)
     members = models.PositiveIntegerField(default=0)
@@ -359,11 +594,11 @@ class Result(models.Model):
 
     @property
     def light(self) -> str | None:
-        return light_for(self.score) if self.visible else None
+        return (self.score_light or None) if self.visible else None
 
     @property
     def arrow(self) -> str | None:
-        return arrow_for(self.trend_mean) if self.visible else None
+        return (self.trend_arrow or None) if self.visible else None
 
     @property
     def split(self) -> bool:
@@ -400,6 +635,56 @@ class Result(models.Model):
     @property
     def participation(self) -> float | None:
         return self.ballots / self.members if self.members else None
+
+
+class TribeResult(models.Model):
+    """The tribe column of one card in one closed round, frozen when the round closes.
+
+    The score is the mean over the squads that reached the minimum, each squad once. The
+    change compares the same squads in both rounds (those that reached the minimum in each),
+    so a squad falling below the minimum moves nothing; `compared` says how many they are.
+    """
+
+    round = models.ForeignKey(Round, models.CASCADE, related_name="tribe_results")
+    card = models.ForeignKey(HealthCard, models.PROTECT, related_name="tribe_results")
+    score = models.FloatField(null=True)
+    score_light = models.CharField(max_length=6, choices=Light.choices, blank=True)
+    # Squads by light, among the `reached` squads with enough votes, of `total` squads.
+    greens = models.PositiveIntegerField(default=0)
+    yellows = models.PositiveIntegerField(default=0)
+    reds = models.PositiveIntegerField(default=0)
+    reached = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    compared = models.PositiveIntegerField(default=0)
+    change = models.FloatField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "card"], name="one_tribe_result_per_card"),
+            models.CheckConstraint(
+                condition=Q(reached=models.F("greens") + models.F("yellows") + models.F("reds")),
+                name="tribe_result_counts_add_up",
+            ),
+            models.CheckConstraint(
+                condition=Q(reached__lte=models.F("total"), compared__lte=models.F("reached")),
+                name="tribe_result_within_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.card} for the tribe in {self.round}"
+
+    @property
+    def light(self) -> str | None:
+        return self.score_light or None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {"green": self.greens, "yellow": self.yellows, "red": self.reds}
+
+    @property
+    def change_direction(self) -> str | None:
+        return direction_of(self.change)
 
 
 class ActionItemQuerySet(models.QuerySet):
@@ -439,6 +724,9 @@ class ActionItem(models.Model):
 
     def is_overdue(self, today: date | None = None) -> bool:
         return not self.done and self.due_date is not None and self.due_date < (today or timezone.localdate())
+
+
+INVITE_ID = re.compile(r"[0-9]{1,11}")
 
 
 def new_salt() -> str:
@@ -487,7 +775,8 @@ class InviteLink(models.Model):
     @staticmethod
     def id_in(token: str) -> int | None:
         head, _, mac = token.partition(".")
-        return int(head) if head.isdigit() and len(head) < 12 and len(mac) == 43 else None
+        # str.isdigit() accepts digits of every script ("²"); an id is ASCII digits only.
+        return int(head) if INVITE_ID.fullmatch(head) and len(mac) == 43 else None
 
 
 class RateLimit(models.Model):
@@ -536,9 +825,12 @@ class AuditEvent(models.Model):
     class Action(models.TextChoices):
         ROUND_CREATED = "round.created", "Round created"
         ROUND_CHANGED = "round.changed", "Round changed"
+        ROUND_SCHEDULED = "round.scheduled", "Round scheduled"
         ROUND_OPENED = "round.opened", "Round opened"
         ROUND_EXTENDED = "round.extended", "Round extended"
         ROUND_CLOSED = "round.closed", "Round closed"
+        ROUND_CANCELLED = "round.cancelled", "Round cancelled"
+        SQUAD_FINISHED = "round.squad_finished", "Squad finished its round"
         ROUND_DELETED = "round.deleted", "Round deleted"
         DECK_CHANGED = "deck.changed", "Deck changed"
         ROLE_CHANGED = "role.changed", "Role changed"

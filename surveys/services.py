@@ -8,26 +8,32 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.mail import send_mail
-from django.db import connection, transaction
-from django.db.models import Avg, Case, Count, FloatField, Q, Value, When
+from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from .audit import audit
 from .deck import DEFAULT_DECK
 from .models import (
     ActionItem,
     Answer,
+    AuditEvent,
     Ballot,
     HealthCard,
     InviteLink,
     ReminderLog,
-    Result,
     Round,
     RoundCard,
+    RoundRejected,
+    RoundSquad,
     Squad,
     SquadRole,
     Tribe,
+    local_time,
 )
+
+__all__ = ["BallotRejected", "RoundRejected"]  # RoundRejected lives with the round's state machine
 
 
 class BallotRejected(Exception):
@@ -60,20 +66,18 @@ def tribe_create(*, name: str, slug: str) -> Tribe:
     return tribe
 
 
-def round_for_voting(round_id: int) -> Round | None:
-    """Read the round inside the ballot's transaction, holding a shared lock on PostgreSQL.
+def _part_for_voting(round_id: int, squad: Squad) -> RoundSquad:
+    """The squad's part of the round, locked for the ballot's transaction.
 
-    Closing a round takes an exclusive lock on the same row, so a close waits for the
-    ballots in flight, and a ballot that waited sees the round as closed: every ballot
-    is either stored whole before the close or rejected. The round comes with its
-    tribe's version (tribe_version), read under the same lock.
+    Closing a part locks the same row, so a close waits for the ballots in flight, and a
+    ballot that waited sees the part as closed: every ballot is either stored whole before
+    the close or rejected. A squad added to the tribe while the round is open gets its part here.
     """
-    lock = " FOR SHARE OF r" if connection.vendor == "postgresql" else ""
-    sql = (
-        "SELECT r.id, r.tribe_id, r.title, r.opens_at, r.closes_at, r.state, t.version AS tribe_version "
-        "FROM surveys_round r JOIN surveys_tribe t ON t.id = r.tribe_id WHERE r.id = %s" + lock
-    )
-    return next(iter(Round.objects.raw(sql, [round_id])), None)
+    part = RoundSquad.objects.select_for_update().filter(round_id=round_id, squad=squad).first()
+    if part is None:
+        RoundSquad.objects.bulk_create([RoundSquad(round_id=round_id, squad=squad)], ignore_conflicts=True)
+        part = RoundSquad.objects.select_for_update().get(round_id=round_id, squad=squad)
+    return part
 
 
 def ballot_submit(
@@ -83,33 +87,26 @@ def ballot_submit(
     voter_key: str,
     answers: list[AnswerInput],
     now: datetime | None = None,
-    locked: bool = False,
-    card_ids: set[int] | None = None,
 ) -> Ballot:
-    """Store a voter's ballot for a squad in a round, replacing their earlier answers.
-
-    A caller that has already read the round with round_for_voting, and its card ids, in
-    the same transaction passes locked=True and card_ids, which saves reading them twice.
-    With locked=True the caller's transaction is the ballot's, so no savepoint is added: a
-    rejection rolls the caller back too, and that caller reads nothing more after one.
-    """
-    with transaction.atomic(savepoint=not locked):
-        current = round if locked else round_for_voting(round.pk)
-        if current is None or current.tribe_id != squad.tribe_id:
+    """Store a voter's ballot for a squad in a round, replacing their earlier answers."""
+    with transaction.atomic():
+        if round.tribe_id != squad.tribe_id:
             raise BallotRejected("This squad does not take part in this health check.")
-        status = current.voting_status(now)
+        part = _part_for_voting(round.pk, squad)
+        # The part's state is read under its lock, so a close that finished first is seen. The
+        # round's own times and state need no lock: while people can vote, they only move later.
+        status = "closed" if part.state == RoundSquad.State.CLOSED else round.voting_status(now)
         if status == "closed":
             raise BallotRejected("This health check has closed, so ballots can no longer be changed.")
         if status == "not-yet-open":
             raise BallotRejected("This health check is not open for voting yet.")
         if not answers:
             raise BallotRejected("Choose a colour for at least one card before saving.")
-        if card_ids is None:
-            card_ids = set(RoundCard.objects.filter(round=current).values_list("card_id", flat=True))
+        card_ids = set(RoundCard.objects.filter(round=round).values_list("card_id", flat=True))
         if any(answer.card_id not in card_ids for answer in answers):
             raise BallotRejected("This ballot names a card that is not part of this health check.")
 
-        ballot, _ = Ballot.objects.get_or_create(round=current, squad=squad, voter_key=voter_key)
+        ballot, _ = Ballot.objects.get_or_create(round=round, squad=squad, voter_key=voter_key)
         # An upsert keeps concurrent saves of the same ballot from colliding on (ballot, card).
         Answer.objects.bulk_create(
             [
@@ -126,127 +123,27 @@ def ballot_submit(
         return ballot
 
 
-def _answer_aggregates(round: Round) -> dict[tuple[int, int], dict]:
-    """Counts, score and voted trend per (squad, card) of a round, in one grouped query."""
-    weights = settings.HEALTHCHECK_SCORE
-    score = Avg(
-        Case(
-            *(When(colour=colour, then=Value(float(weight))) for colour, weight in weights.items()),
-            output_field=FloatField(),
-        )
-    )
-    trend = Avg(
-        Case(
-            When(trend="improving", then=Value(1.0)),
-            When(trend="stable", then=Value(0.0)),
-            When(trend="worse", then=Value(-1.0)),
-            default=None,
-            output_field=FloatField(),
-        )
-    )
-    rows = (
-        Answer.objects.filter(ballot__round=round)
-        .values("ballot__squad_id", "card_id")
-        .annotate(
-            voters=Count("id"),
-            greens=Count("id", filter=Q(colour="green")),
-            yellows=Count("id", filter=Q(colour="yellow")),
-            reds=Count("id", filter=Q(colour="red")),
-            score=score,
-            trend_mean=trend,
-        )
-        .order_by()
-    )
-    return {(row.pop("ballot__squad_id"), row.pop("card_id")): row for row in rows}
+def rounds_advance(*, tribe: Tribe | None = None, now: datetime | None = None) -> list[tuple[Round, str]]:
+    """Make the transitions the rounds' times call for: open scheduled rounds, close due ones.
 
-
-def round_previous(round: Round) -> Round | None:
-    """The closed round of the same tribe just before this one."""
-    return (
-        Round.objects.filter(tribe_id=round.tribe_id, state=Round.State.CLOSED, opens_at__lt=round.opens_at)
-        .order_by("-opens_at")
-        .first()
-    )
-
-
-@transaction.atomic
-def round_freeze_results(*, round: Round) -> list[Result]:
-    """Write the results of a round, one row per squad and card. Running it again gives the same rows."""
-    aggregates = _answer_aggregates(round)
-    ballots = dict(
-        Ballot.objects.filter(round=round)
-        .values("squad_id")
-        .annotate(n=Count("id"))
-        .values_list("squad_id", "n")
-    )
-    members = dict(
-        SquadRole.objects.members()
-        .filter(squad__tribe_id=round.tribe_id)
-        .values("squad_id")
-        .annotate(n=Count("user_id", distinct=True))
-        .values_list("squad_id", "n")
-    )
-    previous_round = round_previous(round)
-    previous = {}
-    if previous_round is not None:
-        previous = {
-            (r.squad_id, r.card_id): r
-            for r in Result.objects.filter(round=previous_round).only(
-                "squad_id", "card_id", "score", "voters"
-            )
-        }
-    card_ids = list(RoundCard.objects.filter(round=round).values_list("card_id", flat=True))
-    rows = []
-    for squad_id in Squad.objects.filter(tribe_id=round.tribe_id).values_list("id", flat=True):
-        for card_id in card_ids:
-            counts = aggregates.get((squad_id, card_id), {})
-            before = previous.get((squad_id, card_id))
-            rows.append(
-                Result(
-                    round=round,
-                    squad_id=squad_id,
-                    card_id=card_id,
-                    voters=counts.get("voters", 0),
-                    greens=counts.get("greens", 0),
-                    yellows=counts.get("yellows", 0),
-                    reds=counts.get("reds", 0),
-                    score=counts.get("score"),
-                    trend_mean=counts.get("trend_mean"),
-                    # A member who left after voting still counts as having voted.
-                    members=max(members.get(squad_id, 0), ballots.get(squad_id, 0)),
-                    ballots=ballots.get(squad_id, 0),
-                    previous_score=before.score if before else None,
-                    previous_voters=before.voters if before else 0,
-                )
-            )
-    Result.objects.filter(round=round).delete()
-    created = Result.objects.bulk_create(rows)
-    Tribe.touch(round.tribe_id)
-    return created
-
-
-@transaction.atomic
-def round_close(*, round: Round, now: datetime | None = None) -> Round:
-    """Close a round and freeze its results; closing twice changes nothing."""
-    current = Round.objects.select_for_update().get(pk=round.pk)
-    if current.state == Round.State.CLOSED:
-        return current
+    Each transition is made and audited once, however many callers race to make it.
+    """
     now = now or timezone.now()
-    current.state = Round.State.CLOSED
-    if now < current.closes_at:
-        current.closes_at = max(now, current.opens_at + timedelta(seconds=1))
-    current.save(update_fields=["state", "closes_at"])
-    round_freeze_results(round=current)
-    return current
-
-
-def rounds_close_due(*, tribe: Tribe | None = None, now: datetime | None = None) -> list[Round]:
-    """Close every open round whose closing time has passed, oldest first."""
-    now = now or timezone.now()
-    due = Round.objects.filter(state=Round.State.OPEN, closes_at__lte=now).order_by("opens_at")
+    due = Round.objects.filter(
+        Q(state=Round.State.SCHEDULED, opens_at__lte=now) | Q(state=Round.State.OPEN, closes_at__lte=now)
+    ).select_related("tribe")
     if tribe is not None:
         due = due.filter(tribe=tribe)
-    return [round_close(round=rnd, now=now) for rnd in due]
+    done = []
+    for rnd in due.order_by("opens_at"):
+        if rnd.closes_at <= now:
+            if rnd.close(now=now):
+                audit(AuditEvent.Action.ROUND_CLOSED, rnd, tribe=rnd.tribe.name, by="closing time")
+                done.append((rnd, "closed"))
+        elif rnd.open(now=now):
+            audit(AuditEvent.Action.ROUND_OPENED, rnd, tribe=rnd.tribe.name, by="opening time")
+            done.append((rnd, "opened"))
+    return done
 
 
 def action_create(
@@ -258,9 +155,11 @@ def action_create(
     owner: AbstractBaseUser | None = None,
     due_date: date | None = None,
 ) -> ActionItem:
-    """Record an action; its card's movement is measured from the tribe's latest closed round."""
+    """Record an action; its card's movement is measured from the squad's latest finished round."""
     baseline = (
-        Round.objects.filter(tribe_id=squad.tribe_id, state=Round.State.CLOSED).order_by("-opens_at").first()
+        Round.objects.filter(parts__squad=squad, parts__state=RoundSquad.State.CLOSED)
+        .order_by("-opens_at")
+        .first()
     )
     return ActionItem.objects.create(
         squad=squad,
@@ -273,23 +172,11 @@ def action_create(
     )
 
 
-class RoundRejected(Exception):
-    """The round change cannot be made; the message says why."""
-
-
-def rounds_overlapping(*, tribe: Tribe, opens_at: datetime, closes_at: datetime, exclude: int | None = None):
-    """The tribe's other rounds whose time overlaps this one (drafts included)."""
-    return (
-        Round.objects.filter(tribe=tribe, opens_at__lt=closes_at, closes_at__gt=opens_at)
-        .exclude(pk=exclude)
-        .order_by("opens_at")
-    )
-
-
 def _set_round_cards(round: Round, cards: list[HealthCard]) -> None:
     RoundCard.objects.filter(round=round).delete()
     RoundCard.objects.bulk_create(
-        RoundCard(round=round, card=card, position=i) for i, card in enumerate(cards)
+        RoundCard(round=round, card=card, position=i)
+        for i, card in enumerate(sorted(cards, key=lambda c: (c.position, c.name)))
     )
 
 
@@ -299,8 +186,7 @@ def round_create(
 ) -> Round:
     """A new draft round of the tribe, asking these cards in the deck's order."""
     rnd = Round.objects.create(tribe=tribe, title=title, opens_at=opens_at, closes_at=closes_at)
-    _set_round_cards(rnd, sorted(cards, key=lambda c: (c.position, c.name)))
-    Tribe.touch(tribe.pk)
+    _set_round_cards(rnd, cards)
     return rnd
 
 
@@ -308,75 +194,27 @@ def round_create(
 def round_update(
     *, round: Round, title: str, opens_at: datetime, closes_at: datetime, cards: list[HealthCard]
 ) -> Round:
-    """Change a round; its cards only while nobody has voted."""
-    current = Round.objects.select_for_update().get(pk=round.pk)
-    if current.state == Round.State.CLOSED:
-        raise RoundRejected("A closed round cannot be changed.")
-    chosen = sorted(cards, key=lambda c: (c.position, c.name))
-    if {c.pk for c in chosen} != set(current.round_cards.values_list("card_id", flat=True)):
-        if current.ballots.exists():
+    """Change a round's title, cards (only while nobody has voted) and times (as its state allows)."""
+    round.lock()
+    if round.state in (Round.State.CLOSED, Round.State.CANCELLED):
+        raise RoundRejected(f"A {round.get_state_display().lower()} round cannot be changed.")
+    if {c.pk for c in cards} != set(round.round_cards.values_list("card_id", flat=True)):
+        if round.ballots.exists():
             raise RoundRejected("People have already voted, so the cards of this round can no longer change.")
-        _set_round_cards(current, chosen)
-    current.title, current.opens_at, current.closes_at = title, opens_at, closes_at
-    current.save(update_fields=["title", "opens_at", "closes_at"])
-    Tribe.touch(current.tribe_id)
-    return current
-
-
-@transaction.atomic
-def round_open(*, round: Round, now: datetime | None = None, scheduled: bool = False) -> Round:
-    """Open a draft for voting now, or, when scheduled, from its opening time on."""
-    now = now or timezone.now()
-    current = Round.objects.select_for_update().get(pk=round.pk)
-    if current.state != Round.State.DRAFT:
-        raise RoundRejected("Only a draft can be opened.")
-    if current.closes_at <= now:
-        raise RoundRejected("Its closing time has passed: set a later closing time first.")
-    if not current.round_cards.exists():
-        raise RoundRejected("Choose at least one card before opening the round.")
-    opens_at = current.opens_at if scheduled and current.opens_at > now else now
-    clash = rounds_overlapping(
-        tribe=current.tribe, opens_at=opens_at, closes_at=current.closes_at, exclude=current.pk
-    )
-    clash = clash.exclude(state=Round.State.DRAFT).first()
-    if clash is not None:
-        raise RoundRejected(
-            f"It would overlap {clash.title}, which runs until {clash.closes_at:%d %b %Y %H:%M}."
-        )
-    current.state, current.opens_at = Round.State.OPEN, opens_at
-    current.save(update_fields=["state", "opens_at"])
-    Tribe.touch(current.tribe_id)
-    return current
-
-
-@transaction.atomic
-def round_extend(*, round: Round, closes_at: datetime, now: datetime | None = None) -> Round:
-    """Move the closing time of an open round later."""
-    now = now or timezone.now()
-    current = Round.objects.select_for_update().get(pk=round.pk)
-    if current.state != Round.State.OPEN:
-        raise RoundRejected("Only an open round can be extended.")
-    if closes_at <= max(current.closes_at, now):
-        raise RoundRejected("The new closing time must be later than the current one.")
-    clash = rounds_overlapping(
-        tribe=current.tribe, opens_at=current.opens_at, closes_at=closes_at, exclude=current.pk
-    )
-    clash = clash.exclude(state=Round.State.DRAFT).first()
-    if clash is not None:
-        raise RoundRejected(f"It would overlap {clash.title}.")
-    current.closes_at = closes_at
-    current.save(update_fields=["closes_at"])
-    Tribe.touch(current.tribe_id)
-    return current
+        _set_round_cards(round, cards)
+    round.set_times(opens_at=opens_at, closes_at=closes_at)
+    round.title = title
+    round.save(update_fields=["title"])
+    return round
 
 
 @transaction.atomic
 def round_delete(*, round: Round) -> None:
-    current = Round.objects.select_for_update().get(pk=round.pk)
-    if current.state != Round.State.DRAFT or current.ballots.exists():
-        raise RoundRejected("Only a draft without ballots can be deleted.")
-    current.delete()
-    Tribe.touch(current.tribe_id)
+    """Delete a draft: it was never more than a plan."""
+    round.lock()
+    if round.state != Round.State.DRAFT:
+        raise RoundRejected("Only a draft can be deleted; a scheduled round can be cancelled.")
+    round.delete()
 
 
 @transaction.atomic
@@ -387,7 +225,6 @@ def card_add(*, tribe: Tribe, name: str, awesome: str, crappy: str) -> HealthCar
         .values_list("position", flat=True)
         .first()
     )
-    Tribe.touch(tribe.pk)
     return HealthCard.objects.create(
         tribe=tribe, name=name, awesome=awesome, crappy=crappy, position=(last or 0) + 1
     )
@@ -406,14 +243,12 @@ def card_move(*, card: HealthCard, up: bool) -> None:
     for position, each in enumerate(deck):
         each.position = position
     HealthCard.objects.bulk_update(deck, ["position"])
-    Tribe.touch(card.tribe_id)
 
 
 def card_update(*, card: HealthCard, name: str, awesome: str, crappy: str) -> HealthCard:
     """Change a card's wording; its history stays with it."""
     card.name, card.awesome, card.crappy = name, awesome, crappy
     card.save(update_fields=["name", "awesome", "crappy"])
-    Tribe.touch(card.tribe_id)
     return card
 
 
@@ -421,7 +256,6 @@ def card_retire(*, card: HealthCard, retired: bool = True) -> HealthCard:
     """Take a card out of new rounds (or bring it back); rounds that asked it keep it."""
     card.retired = retired
     card.save(update_fields=["retired"])
-    Tribe.touch(card.tribe_id)
     return card
 
 
@@ -430,17 +264,18 @@ def card_delete(*, card: HealthCard) -> None:
     if card.answers.exists() or card.round_cards.exists():
         raise RoundRejected("This card has been used in a round, so it can only be retired.")
     card.delete()
-    Tribe.touch(card.tribe_id)
 
 
 def invite_create(
     *, round: Round, squad: Squad, created_by: AbstractBaseUser, cap: int | None = None
 ) -> InviteLink:
     """A workshop link for one squad in an open round; by default it accepts one ballot per member."""
-    if round.voting_status() == "closed" or round.state != Round.State.OPEN:
+    if not round.accepts_votes():
         raise RoundRejected("Invite links are for open rounds.")
     if squad.tribe_id != round.tribe_id:
         raise RoundRejected("This squad does not take part in this round.")
+    if RoundSquad.objects.filter(round=round, squad=squad, state=RoundSquad.State.CLOSED).exists():
+        raise RoundRejected(f"{squad.name} has finished this round.")
     if cap is None:
         cap = max(1, SquadRole.objects.members().filter(squad=squad).count())
     return InviteLink.objects.create(round=round, squad=squad, cap=cap, created_by=created_by)
@@ -482,11 +317,16 @@ def reminders_send(*, days: int, now: datetime | None = None) -> int:
         .exclude(user__reminder_preference__enabled=False)
         .select_related("user", "squad")
     )
+    finished = set(
+        RoundSquad.objects.filter(round__in=rounds, state=RoundSquad.State.CLOSED).values_list(
+            "round_id", "squad_id"
+        )
+    )
     waiting = {
         Ballot.key_for_user(round_id=rnd.pk, squad_id=role.squad_id, user_id=role.user_id): (rnd, role)
         for rnd in rounds
         for role in roles
-        if role.squad.tribe_id == rnd.tribe_id
+        if role.squad.tribe_id == rnd.tribe_id and (rnd.pk, role.squad_id) not in finished
     }
     voted = set(Ballot.objects.filter(voter_key__in=list(waiting)).values_list("voter_key", flat=True))
     reminded_today = set(ReminderLog.objects.filter(sent_on=today).values_list("user_id", flat=True))
@@ -503,7 +343,7 @@ def reminders_send(*, days: int, now: datetime | None = None) -> int:
             if not created:
                 continue
             lines = [
-                f"- {rnd.title}, {role.squad.name}: closes {timezone.localtime(rnd.closes_at):%a %d %b %Y %H:%M}\n"
+                f"- {rnd.title}, {role.squad.name}: closes {local_time(rnd.closes_at)}\n"
                 f"  {settings.SITE_URL}{reverse('surveys:vote', args=[rnd.pk, role.squad.slug])}"
                 for rnd, role in sorted(items, key=lambda item: item[0].closes_at)
             ]
@@ -524,6 +364,4 @@ def comments_purge(*, older_than: timedelta, now: datetime | None = None) -> int
     cutoff = (now or timezone.now()) - older_than
     old_rounds = Round.objects.filter(state=Round.State.CLOSED, closes_at__lt=cutoff)
     removed = Answer.objects.filter(ballot__round__in=old_rounds).exclude(comment="").update(comment="")
-    for tribe_id in set(old_rounds.values_list("tribe_id", flat=True)):
-        Tribe.touch(tribe_id)
     return removed

@@ -1,6 +1,6 @@
 """The coach's support queue: which squads may need support first, and why.
 
-Reasons come from the frozen results of each squad's latest closed round and from its
+Reasons come from the frozen results of the latest round each squad has finished and from its
 action items. The order puts those who may need support first; it is not a ranking of
 how good squads are, and the page says so.
 """
@@ -96,7 +96,7 @@ def squad_reasons(squad: Squad, rnd: Round | None, results: list[Result], overdu
 
 def support_queue(
     squads: list[Squad],
-    latest_round: dict[int, Round],
+    latest_round: dict[int, Round],  # squad id -> the squad's latest finished round
     results: list[Result],
     overdue: dict[int, int],
 ) -> list[QueueEntry]:
@@ -107,6 +107,6 @@ def support_queue(
     entries = []
     for position, squad in enumerate(squads):
         cells = sorted(by_squad.get(squad.pk, []), key=lambda r: (r.card.position, r.card.name))
-        entry = squad_reasons(squad, latest_round.get(squad.tribe_id), cells, overdue.get(squad.pk, 0))
+        entry = squad_reasons(squad, latest_round.get(squad.pk), cells, overdue.get(squad.pk, 0))
         entries.append((-entry.weight, position, entry))
     return [entry for *_, entry in sorted(entries, key=lambda item: item[:2])]

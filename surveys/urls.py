@@ -1,16 +1,31 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, register_converter
 
-from .views import account, actions, coach, guest, manage, results, vote
+from .views import account, actions, coach, manage, results, vote
+
+
+class IdConverter:
+    """A database id: at most 18 digits, so that a longer number is a 404, never a database error."""
+
+    regex = "[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+register_converter(IdConverter, "id")
 
 app_name = "surveys"
 
 urlpatterns = [
     path("", vote.home, name="home"),
-    path("rounds/<int:round_id>/squads/<slug:squad_slug>/vote/", vote.vote, name="vote"),
-    path("rounds/<int:round_id>/squads/<slug:squad_slug>/guest/", guest.guest_vote, name="guest-vote"),
-    path("join/<str:token>/", guest.join, name="join"),
+    path("rounds/<id:round_id>/squads/<slug:squad_slug>/vote/", vote.vote, name="vote"),
+    path("rounds/<id:round_id>/squads/<slug:squad_slug>/guest/", vote.guest_vote, name="guest-vote"),
+    path("join/<str:token>/", vote.join, name="join"),
     path("tribes/<slug:slug>/", results.tribe_dashboard, name="tribe-dashboard"),
     path("tribes/<slug:slug>/export.csv", results.tribe_export, name="tribe-export"),
     path("tribes/<slug:slug>/trends/", coach.tribe_trends, name="tribe-trends"),
@@ -18,23 +33,30 @@ urlpatterns = [
     path("squads/<slug:slug>/", results.squad_page, name="squad"),
     path("squads/<slug:slug>/trends/", coach.squad_trends, name="squad-trends"),
     path("squads/<slug:slug>/actions/new/", actions.action_new, name="action-new"),
-    path("squads/<slug:slug>/actions/<int:pk>/edit/", actions.action_edit, name="action-edit"),
-    path("squads/<slug:slug>/actions/<int:pk>/done/", actions.action_done, name="action-done"),
-    path("squads/<slug:slug>/actions/<int:pk>/delete/", actions.action_delete, name="action-delete"),
+    path("squads/<slug:slug>/actions/<id:pk>/edit/", actions.action_edit, name="action-edit"),
+    path("squads/<slug:slug>/actions/<id:pk>/done/", actions.action_done, name="action-done"),
+    path("squads/<slug:slug>/actions/<id:pk>/delete/", actions.action_delete, name="action-delete"),
     path("coach/", coach.coach_queue, name="coach-queue"),
     path("account/reminders/", account.reminder_settings, name="reminder-settings"),
     path("manage/", manage.manage_home, name="manage"),
     path("manage/tribes/<slug:slug>/rounds/new/", manage.round_new, name="round-new"),
     path("manage/tribes/<slug:slug>/deck/", manage.deck, name="deck"),
-    path("manage/rounds/<int:round_id>/", manage.round_detail, name="round-detail"),
-    path("manage/rounds/<int:round_id>/edit/", manage.round_edit, name="round-edit"),
-    path("manage/rounds/<int:round_id>/open/", manage.round_open_view, name="round-open"),
-    path("manage/rounds/<int:round_id>/extend/", manage.round_extend_view, name="round-extend"),
-    path("manage/rounds/<int:round_id>/delete/", manage.round_delete_view, name="round-delete"),
-    path("manage/rounds/<int:round_id>/close/", manage.round_close_view, name="round-close"),
-    path("manage/rounds/<int:round_id>/invites/", manage.invite_new, name="invite-new"),
-    path("manage/invites/<int:invite_id>/", manage.invite_detail, name="invite-detail"),
-    path("manage/invites/<int:invite_id>/revoke/", manage.invite_revoke, name="invite-revoke"),
-    path("manage/cards/<int:card_id>/edit/", manage.card_edit, name="card-edit"),
-    path("manage/cards/<int:card_id>/change/", manage.card_change, name="card-change"),
+    path("manage/rounds/<id:round_id>/", manage.round_detail, name="round-detail"),
+    path("manage/rounds/<id:round_id>/edit/", manage.round_edit, name="round-edit"),
+    path("manage/rounds/<id:round_id>/open/", manage.round_open_view, name="round-open"),
+    path("manage/rounds/<id:round_id>/extend/", manage.round_extend_view, name="round-extend"),
+    path("manage/rounds/<id:round_id>/delete/", manage.round_delete_view, name="round-delete"),
+    path("manage/rounds/<id:round_id>/close/", manage.round_close_view, name="round-close"),
+    path("manage/rounds/<id:round_id>/schedule/", manage.round_schedule_view, name="round-schedule"),
+    path("manage/rounds/<id:round_id>/cancel/", manage.round_cancel_view, name="round-cancel"),
+    path(
+        "manage/rounds/<id:round_id>/squads/<slug:squad_slug>/finish/",
+        manage.squad_finish_view,
+        name="squad-finish",
+    ),
+    path("manage/rounds/<id:round_id>/invites/", manage.invite_new, name="invite-new"),
+    path("manage/invites/<id:invite_id>/", manage.invite_detail, name="invite-detail"),
+    path("manage/invites/<id:invite_id>/revoke/", manage.invite_revoke, name="invite-revoke"),
+    path("manage/cards/<id:card_id>/edit/", manage.card_edit, name="card-edit"),
+    path("manage/cards/<id:card_id>/change/", manage.card_change, name="card-change"),
 ]

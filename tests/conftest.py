@@ -5,7 +5,6 @@ import os
 import pytest
 from django.core.cache import cache
 
-from surveys import pagecache
 from surveys.models import HealthCard, SquadRole, TribeRole
 
 from .factories import add_member, add_tribe_role, make_round, make_squad, make_tribe, make_user
@@ -24,7 +23,6 @@ def _test_settings(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Every test starts with an empty cache: ids repeat between tests, cached pages must not.
     cache.clear()
-    pagecache.local.clear()
 
 
 @pytest.fixture

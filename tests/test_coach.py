@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from surveys.models import ActionItem, SquadRole, TribeRole
-from surveys.services import round_close
 
 from .factories import add_member, add_tribe_role, cast, chart, make_past_round, make_squad, make_user
 
@@ -32,13 +31,13 @@ def two_rounds(tribe, squad, cards):
     for s in (squad, fraud, quiet):
         cast(first, s, cards[0], "ggg", "sss")
         cast(first, s, cards[1], "ggg")
-    round_close(round=first)
+    first.close()
     second = make_past_round(tribe, "Q3", days_ago=30)
     cast(second, squad, cards[0], "rrr")  # red, fell by 2.0; 3 of 7 voted
     cast(second, squad, cards[1], "gyr", "iii")  # split
     cast(second, fraud, cards[0], "ggg")
     cast(second, fraud, cards[1], "ggg")
-    round_close(round=second)
+    second.close()
     return first, second, fraud, quiet
 
 
@@ -134,7 +133,7 @@ def test_comments_for_coaches_only_from_squads_that_reached_the_minimum(client, 
     rnd = make_past_round(tribe)
     cast(rnd, squad, cards[0], "ggg", comments=["zest", "", "apple"])
     cast(rnd, fraud, cards[0], "gg", comments=["secret"])
-    round_close(round=rnd)
+    rnd.close()
     client.force_login(lead)
     html = client.get(reverse("surveys:tribe-comments", args=[tribe.slug])).content.decode()
     assert html.index("apple") < html.index("zest")

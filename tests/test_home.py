@@ -57,6 +57,6 @@ def test_it_runs_a_fixed_number_of_queries(client, alice, squad, tribe, django_a
         make_round(other, f"Open {n}")
         add_member(make_squad(other), alice)
     client.force_login(alice)
-    # session, user, roles, rounds, ballots
-    with django_assert_num_queries(5):
+    # session, user, squad roles, tribe roles, rounds, squads already finished, own ballots
+    with django_assert_num_queries(7):
         client.get(reverse("surveys:home"))

@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import get_resolver, reverse
 
 from surveys.models import ActionItem, Answer, Ballot, HealthCard, InviteLink, Result, Round, SquadRole
-from surveys.services import AnswerInput, ballot_submit, invite_create, round_close
+from surveys.services import AnswerInput, ballot_submit, invite_create
 
 from .factories import add_member, cast, chart, make_past_round, make_round, make_squad, make_user
 from .test_vote import ballot_data, stored_answers, vote_url
@@ -90,7 +90,7 @@ def test_a_round_closing_while_ballots_are_in_flight_takes_each_whole_or_not_at_
 
         return job
 
-    all_at_once(*(vote(n) for n in range(12)), lambda: round_close(round=rnd))
+    all_at_once(*(vote(n) for n in range(12)), lambda: rnd.close())
     assert set(outcomes) <= {"stored", "BallotRejected"}
     stored = outcomes.count("stored")
     assert Ballot.objects.count() == stored
@@ -190,7 +190,7 @@ def poisoned(tribe, squad, cards):
     rnd = make_past_round(tribe, PAYLOADS[1])
     for card in cards[:3]:
         cast(rnd, squad, card, "gyr", "isw", comments=PAYLOADS)
-    round_close(round=rnd)
+    rnd.close()
     ActionItem.objects.create(squad=squad, card=cards[0], title=PAYLOADS[2])
     return rnd
 
@@ -338,6 +338,9 @@ def every_url(world, missing: bool = False) -> dict[str, str]:
         "round-extend": reverse("surveys:round-extend", args=[ids["round"]]),
         "round-delete": reverse("surveys:round-delete", args=[ids["round"]]),
         "round-close": reverse("surveys:round-close", args=[ids["round"]]),
+        "round-schedule": reverse("surveys:round-schedule", args=[ids["round"]]),
+        "round-cancel": reverse("surveys:round-cancel", args=[ids["round"]]),
+        "squad-finish": reverse("surveys:squad-finish", args=[ids["round"], ids["squad"]]),
         "invite-new": reverse("surveys:invite-new", args=[ids["round"]]),
         "invite-detail": reverse("surveys:invite-detail", args=[ids["invite"]]),
         "invite-revoke": reverse("surveys:invite-revoke", args=[ids["invite"]]),
@@ -349,6 +352,9 @@ def every_url(world, missing: bool = False) -> dict[str, str]:
 # URLs that only take POST.
 POST_ONLY = (
     "round-open",
+    "round-schedule",
+    "round-cancel",
+    "squad-finish",
     "round-extend",
     "round-delete",
     "invite-new",
@@ -426,7 +432,7 @@ def test_nobody_sees_a_persons_answers(client, tribe, squad, cards, alice, lead)
         now=rnd.opens_at + timedelta(hours=1),
     )
     cast(rnd, squad, cards[0], "gg")
-    round_close(round=rnd)
+    rnd.close()
     staff = make_user("root", is_staff=True, is_superuser=True)
     for person in (lead, staff):
         client.force_login(person)
@@ -458,7 +464,7 @@ def test_below_the_minimum_nothing_leaks_anywhere(client, tribe, squad, cards, l
     rnd = make_past_round(tribe)
     cast(rnd, squad, cards[0], "ggg")
     cast(rnd, small, cards[0], "rr", "ww", comments=["TINY-SECRET", "TINY-OTHER"])
-    round_close(round=rnd)
+    rnd.close()
     client.force_login(lead)
     for url in (
         reverse("surveys:tribe-dashboard", args=[tribe.slug]),

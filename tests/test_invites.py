@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from surveys.models import Answer, Ballot, InviteLink, RateLimit, Round
-from surveys.services import invite_create, round_close
+from surveys.services import invite_create
 
 from .factories import add_member, make_user
 from .test_vote import ballot_data
@@ -61,7 +61,7 @@ def test_one_ballot_per_browser_changeable_until_close(invite, cards):
     assert set(Answer.objects.values_list("colour", flat=True)) == {"yellow"}
     invite.refresh_from_db()
     assert invite.used == 1
-    round_close(round=invite.round)
+    invite.round.close()
     response = guest.post(guest_url(invite), ballot_data(cards, "green"))
     assert response.status_code == 409
     assert set(Answer.objects.values_list("colour", flat=True)) == {"yellow"}
@@ -113,7 +113,7 @@ def test_a_revoked_link_stops_working_even_mid_vote(client, lead, invite, cards)
 
 
 def test_a_link_of_a_closed_round_has_expired(invite):
-    round_close(round=invite.round)
+    invite.round.close()
     response = join(Client(), invite)
     assert response.status_code == 410 and b"This health check has closed" in response.content
 

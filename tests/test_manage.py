@@ -96,7 +96,7 @@ def test_a_draft_is_edited_opened_and_deleted(manager, tribe, cards):
     rnd.refresh_from_db()
     assert rnd.state == Round.State.OPEN and rnd.accepts_votes()
     response = manager.post(reverse("surveys:round-delete", args=[rnd.pk]), follow=True)
-    assert "Only a draft without ballots can be deleted." in response.content.decode()
+    assert "Only a draft can be deleted" in response.content.decode()
     assert Round.objects.filter(pk=rnd.pk).exists()
     draft = make_round(tribe, "Gone", state=Round.State.DRAFT)
     manager.post(reverse("surveys:round-delete", args=[draft.pk]))
@@ -105,9 +105,11 @@ def test_a_draft_is_edited_opened_and_deleted(manager, tribe, cards):
 
 def test_scheduling_keeps_the_opening_time(manager, tribe):
     rnd = make_round(tribe, state=Round.State.DRAFT, opens_in=timedelta(days=3))
-    manager.post(reverse("surveys:round-open", args=[rnd.pk]), {"when": "scheduled"})
+    opens_at = rnd.opens_at
+    manager.post(reverse("surveys:round-schedule", args=[rnd.pk]))
     rnd.refresh_from_db()
-    assert rnd.state == Round.State.OPEN and rnd.voting_status() == "not-yet-open"
+    assert rnd.state == Round.State.SCHEDULED and rnd.voting_status() == "not-yet-open"
+    assert rnd.opens_at == opens_at
 
 
 def test_opening_a_round_that_would_overlap_is_refused(manager, tribe):

@@ -6,8 +6,8 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from surveys.models import Answer, Result, Round, SquadRole, arrow_for, direction_of, light_for
-from surveys.services import AnswerInput, BallotRejected, ballot_submit, round_close, round_freeze_results
+from surveys.models import Answer, AuditEvent, Result, Round, SquadRole, arrow_for, direction_of, light_for
+from surveys.services import AnswerInput, BallotRejected, ballot_submit
 
 from .factories import add_member, cast, make_past_round, make_round, make_squad, make_user
 
@@ -56,7 +56,7 @@ def test_thresholds_come_from_settings(settings):
 def test_results_from_ballots(tribe, squad, cards, colours, trends, light, arrow, split):
     rnd = make_past_round(tribe)
     cast(rnd, squad, cards[0], colours, trends)
-    round_close(round=rnd)
+    rnd.close()
     cell = result(rnd, squad, cards[0])
     assert cell.voters == len(colours)
     assert (cell.greens, cell.yellows, cell.reds) == tuple(colours.count(c) for c in "gyr")
@@ -67,17 +67,17 @@ def test_score_weights_come_from_settings(settings, tribe, squad, cards):
     settings.HEALTHCHECK_SCORE = {"green": 2, "yellow": 0, "red": 0}
     rnd = make_past_round(tribe)
     cast(rnd, squad, cards[0], "gyy")
-    round_close(round=rnd)
+    rnd.close()
     assert result(rnd, squad, cards[0]).score == pytest.approx(2 / 3)
 
 
 def test_measured_change_and_divergence(tribe, squad, cards):
     before = make_past_round(tribe, "Q1", days_ago=120)
     cast(before, squad, cards[0], "ggg")
-    round_close(round=before)
+    before.close()
     after = make_past_round(tribe, "Q2", days_ago=30)
     cast(after, squad, cards[0], "yyy", "iii")
-    round_close(round=after)
+    after.close()
     cell = result(after, squad, cards[0])
     assert cell.previous_score == 2.0
     assert cell.change == -1.0 and cell.change_direction == "down"
@@ -88,17 +88,17 @@ def test_measured_change_and_divergence(tribe, squad, cards):
 def test_no_change_is_measured_against_a_cell_below_the_minimum(tribe, squad, cards):
     before = make_past_round(tribe, "Q1", days_ago=120)
     cast(before, squad, cards[0], "gg")
-    round_close(round=before)
+    before.close()
     after = make_past_round(tribe, "Q2", days_ago=30)
     cast(after, squad, cards[0], "rrr")
-    round_close(round=after)
+    after.close()
     assert result(after, squad, cards[0]).change is None
 
 
 def test_fewer_than_k_voters_hide_colours(tribe, squad, cards, settings):
     rnd = make_past_round(tribe)
     cast(rnd, squad, cards[0], "rr")
-    round_close(round=rnd)
+    rnd.close()
     cell = result(rnd, squad, cards[0])
     assert not cell.visible
     assert (cell.light, cell.arrow, cell.split) == (None, None, False)
@@ -111,7 +111,7 @@ def test_participation_is_ballots_over_members(tribe, squad, cards):
         add_member(squad, make_user())
     rnd = make_past_round(tribe)
     cast(rnd, squad, cards[0], "gy")
-    round_close(round=rnd)
+    rnd.close()
     cell = result(rnd, squad, cards[0])
     assert (cell.ballots, cell.members, cell.participation) == (2, 4, 0.5)
 
@@ -119,67 +119,73 @@ def test_participation_is_ballots_over_members(tribe, squad, cards):
 def test_every_squad_and_card_gets_a_row_even_without_votes(tribe, squad, cards):
     make_squad(tribe, "Quiet")
     rnd = make_past_round(tribe)
-    round_close(round=rnd)
+    rnd.close()
     assert Result.objects.filter(round=rnd).count() == 2 * 11
     assert not Result.objects.filter(round=rnd, voters__gt=0).exists()
 
 
-def test_freezing_runs_the_same_queries_however_many_squads_and_votes(tribe, squad, cards):
+def test_closing_runs_a_fixed_number_of_queries_per_squad_whatever_the_votes(tribe, cards):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    def queries_to_freeze(days_ago: int) -> int:
+    def queries_to_close(days_ago: int, votes: str) -> int:
         rnd = make_past_round(tribe, days_ago=days_ago)
-        for member in SquadRole.objects.filter(squad__tribe=tribe).values_list("squad", flat=True).distinct():
+        for squad in tribe.squads.all():
             for card in cards:
-                cast(rnd, type(squad).objects.get(pk=member), card, "gyrgg")
+                cast(rnd, squad, card, votes)
         with CaptureQueriesContext(connection) as context:
-            round_freeze_results(round=rnd)
+            rnd.close()
         return len(context)
 
-    add_member(squad, make_user())
-    small = queries_to_freeze(100)
-    for _ in range(5):
-        add_member(make_squad(tribe), make_user())
-    assert queries_to_freeze(30) == small
+    make_squad(tribe, members=3)
+    queries_to_close(350, "g")  # from now on every round has a previous one
+    one = queries_to_close(300, "g")
+    assert queries_to_close(250, "gyrgyrgyr") == one  # more votes, same queries
+    make_squad(tribe, members=3)
+    two = queries_to_close(200, "gy")
+    for _ in range(4):
+        make_squad(tribe, members=3)
+    six = queries_to_close(100, "gyr")
+    assert six - two == 4 * (two - one)  # each squad's part costs the same
 
 
-def test_freezing_twice_gives_the_same_rows(tribe, squad, cards):
+def test_closing_twice_freezes_once(tribe, squad, cards):
     rnd = make_past_round(tribe)
     cast(rnd, squad, cards[0], "gyr", "isw")
-    round_close(round=rnd)
+    assert rnd.close() is True
     fields = ["squad_id", "card_id", "voters", "greens", "yellows", "reds", "score", "trend_mean", "ballots"]
-    first = sorted(Result.objects.filter(round=rnd).values_list(*fields))
-    round_freeze_results(round=rnd)
-    assert sorted(Result.objects.filter(round=rnd).values_list(*fields)) == first
+    first = sorted(Result.objects.filter(round=rnd).values_list("pk", *fields))
+    assert rnd.close() is False
+    assert sorted(Result.objects.filter(round=rnd).values_list("pk", *fields)) == first
 
 
 def test_frozen_results_do_not_change_after_a_later_edit_attempt(tribe, squad, cards, alice):
     rnd = make_past_round(tribe)
     cast(rnd, squad, cards[0], "ggg")
-    round_close(round=rnd)
+    rnd.close()
     key = "e" * 64
     with pytest.raises(BallotRejected):
         ballot_submit(round=rnd, squad=squad, voter_key=key, answers=[AnswerInput(cards[0].pk, "red")])
     # Even if answers were changed behind the application's back, pages read the frozen rows.
     Answer.objects.update(colour="red")
     assert result(rnd, squad, cards[0]).light == "green"
-    round_close(round=rnd)  # closing again changes nothing
+    rnd.close()  # closing again changes nothing
     assert result(rnd, squad, cards[0]).greens == 3
 
 
-def test_close_due_rounds_closes_and_freezes_rounds_past_their_time(tribe, squad, cards, capsys):
+def test_tick_closes_and_freezes_rounds_past_their_time(tribe, squad, cards, capsys):
     rnd = make_past_round(tribe)
     cast(rnd, squad, cards[0], "gyr")
     future = make_round(tribe)
-    call_command("close_due_rounds")
+    call_command("tick")
     assert f"Closed {tribe.name}: {rnd.title}" in capsys.readouterr().out
     rnd.refresh_from_db()
     future.refresh_from_db()
     assert rnd.state == Round.State.CLOSED and future.state == Round.State.OPEN
     assert Result.objects.filter(round=rnd, card=cards[0], voters=3).exists()
-    call_command("close_due_rounds")
-    assert "No round is due to close." in capsys.readouterr().out
+    call_command("tick")
+    assert "Nothing is due." in capsys.readouterr().out
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.ROUND_CLOSED, target=rnd.title).count() == 1
 
 
 def test_reading_a_page_closes_a_due_round(client, tribe, squad, cards, alice):

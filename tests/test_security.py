@@ -17,7 +17,6 @@ from django.utils import timezone
 
 from healthcheck import settings as project_settings
 from surveys.models import Answer, AuditEvent, Ballot, Result, Round, SquadRole
-from surveys.services import round_close
 
 from .factories import cast, make_past_round, make_user
 from .test_settings import ROOT
@@ -196,7 +195,7 @@ def test_staff_read_the_audit_log_but_cannot_change_it(client, alice):
 def test_deleting_a_person_keeps_the_anonymous_results(tribe, squad, cards, alice):
     rnd = make_past_round(tribe)
     cast(rnd, squad, cards[0], "gyr")
-    round_close(round=rnd)
+    rnd.close()
     before = (
         Ballot.objects.count(),
         Answer.objects.count(),
@@ -213,10 +212,10 @@ def test_deleting_a_person_keeps_the_anonymous_results(tribe, squad, cards, alic
 def test_purge_comments_removes_old_text_and_keeps_the_aggregates(tribe, squad, cards, capsys):
     old = make_past_round(tribe, "Old", days_ago=400)
     cast(old, squad, cards[0], "gyr", comments=["old one", "old two", ""])
-    round_close(round=old)
+    old.close()
     recent = make_past_round(tribe, "Recent", days_ago=20)
     cast(recent, squad, cards[0], "ggg", comments=["fresh"])
-    round_close(round=recent)
+    recent.close()
     results = list(Result.objects.order_by("id").values_list("voters", "greens", "score"))
     call_command("purge_comments", "--older-than", "365")
     assert "Removed the text of 2 comments." in capsys.readouterr().out

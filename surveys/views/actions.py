@@ -7,22 +7,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from ..access import get_squad_for_viewer
+from ..access import get_action_for_editor, get_squad_for_editor
 from ..forms import ActionItemForm
 from ..models import ActionItem, HealthCard, Squad
 from ..services import action_create
-
-
-def _squad_for_editor(request: HttpRequest, slug: str) -> Squad:
-    """The squad, for its members and coaches; staff may read its page but not change its actions."""
-    access = get_squad_for_viewer(request, slug)
-    if not (access.is_member or access.is_coach):
-        raise PermissionDenied("Only the squad's members and coaches change its action items.")
-    return access.squad
 
 
 def _form(squad: Squad, *args, **kwargs) -> ActionItemForm:
@@ -42,7 +34,7 @@ def _back(squad: Squad, action: ActionItem | None = None) -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def action_new(request: HttpRequest, slug: str) -> HttpResponse:
-    squad = _squad_for_editor(request, slug)
+    squad = get_squad_for_editor(request, slug)
     if request.method == "POST":
         form = _form(squad, request.POST)
         if form.is_valid():
@@ -57,8 +49,8 @@ def action_new(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def action_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    squad = _squad_for_editor(request, slug)
-    action = get_object_or_404(ActionItem, pk=pk, squad=squad)
+    action = get_action_for_editor(request, slug, pk)
+    squad = action.squad
     form = _form(squad, request.POST or None, instance=action)
     if request.method == "POST" and form.is_valid():
         form.save()
@@ -70,8 +62,8 @@ def action_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def action_done(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    squad = _squad_for_editor(request, slug)
-    action = get_object_or_404(ActionItem, pk=pk, squad=squad)
+    action = get_action_for_editor(request, slug, pk)
+    squad = action.squad
     action.done = request.POST.get("done", "1") == "1"
     action.save(update_fields=["done"])
     messages.success(request, f"{'Done' if action.done else 'Reopened'}: {action.title}")
@@ -81,8 +73,8 @@ def action_done(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def action_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    squad = _squad_for_editor(request, slug)
-    action = get_object_or_404(ActionItem, pk=pk, squad=squad)
+    action = get_action_for_editor(request, slug, pk)
+    squad = action.squad
     if action.created_by_id != request.user.pk:
         raise PermissionDenied("Only the person who added an action item can delete it.")
     action.delete()

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from .. import charts
 from ..access import get_squad_for_coach, get_tribe_for_coach, roles_of, squads_supported_by
-from ..matrix import tribe_cell
-from ..models import ActionItem, Answer, HealthCard, Result, Round, Squad, SquadRole
-from ..pagecache import cached_part
+from ..models import ActionItem, Answer, HealthCard, Result, Round, RoundSquad, Squad, SquadRole, TribeResult
+from ..selectors import latest_closed, point_for, selected_round, squad_rounds, tribe_rounds
 from ..support import support_queue
-from .results import point_for, selected_round, tribe_rounds
 
 
 def chart_options() -> dict:
@@ -70,49 +66,44 @@ def _squad_trends(squad: Squad, rounds: list[Round]) -> dict:
 
 
 def _tribe_trends(rounds: list[Round]) -> dict:
-    results = list(Result.objects.filter(round__in=rounds).select_related("card"))
-    by_cell: dict[tuple[int, int], list[Result]] = {}
-    participation: dict[int, dict[int, tuple[int, int]]] = {}
-    for result in results:
-        by_cell.setdefault((result.round_id, result.card_id), []).append(result)
-        participation.setdefault(result.round_id, {}).setdefault(
-            result.squad_id, (result.ballots, result.members)
-        )
-    cards = _cards_in(results)
-    points = {}
-    for rnd in rounds:
-        for card in cards:
-            cells = by_cell.get((rnd.pk, card.pk))
-            if cells:
-                cell = tribe_cell(cells)
-                points[(rnd.pk, card.pk)] = charts.Point(rnd.title, cell.score, cell.light, cell.reached)
-    totals = []
-    for rnd in rounds:
-        squads = participation.get(rnd.pk, {}).values()
-        totals.append((sum(b for b, _ in squads), sum(m for _, m in squads)))
-    return _trend_figures(rounds, cards, points, totals)
+    """The frozen tribe column of each round, and the tribe's participation (squads summed)."""
+    titles = {r.pk: r.title for r in rounds}
+    tribe_results = list(TribeResult.objects.filter(round__in=rounds).select_related("card"))
+    points = {
+        (t.round_id, t.card_id): charts.Point(titles[t.round_id], t.score, t.light, t.reached)
+        for t in tribe_results
+    }
+    totals: dict[int, tuple[int, int]] = {}
+    for round_id, _, ballots, members in (
+        Result.objects.filter(round__in=rounds)
+        .values_list("round_id", "squad_id", "ballots", "members")
+        .distinct()
+        .order_by()
+    ):
+        before = totals.get(round_id, (0, 0))
+        totals[round_id] = (before[0] + ballots, before[1] + members)
+    participation = [totals.get(r.pk, (0, 0)) for r in rounds]
+    return _trend_figures(rounds, _cards_in(tribe_results), points, participation)
 
 
-def _trends_page(request: HttpRequest, key: str, ctx: dict, figures) -> HttpResponse:
+def _trends_page(request: HttpRequest, ctx: dict, figures) -> HttpResponse:
     rounds = ctx["rounds"]
-    content = cached_part(
-        request,
-        key,
-        "surveys/_trends.html",
-        lambda: {**ctx, "min_responses": settings.HEALTHCHECK_MIN_RESPONSES, **(figures() if rounds else {})},
-    )
-    return render(request, "surveys/trends.html", {**ctx, "content": content, "has_charts": bool(rounds)})
+    ctx = {
+        **ctx,
+        "min_responses": settings.HEALTHCHECK_MIN_RESPONSES,
+        "has_charts": bool(rounds),
+        **(figures() if rounds else {}),
+    }
+    return render(request, "surveys/trends.html", ctx)
 
 
 @login_required
 @require_GET
 def squad_trends(request: HttpRequest, slug: str) -> HttpResponse:
     squad = get_squad_for_coach(request, slug)
-    closed, _ = tribe_rounds(squad.tribe)
-    rounds = list(reversed(closed))
+    rounds = list(reversed(squad_rounds(squad)))
     ctx = {"squad": squad, "tribe": squad.tribe, "rounds": rounds}
-    key = f"squad-trends:{squad.pk}:{squad.tribe.version}"
-    return _trends_page(request, key, ctx, lambda: _squad_trends(squad, rounds))
+    return _trends_page(request, ctx, lambda: _squad_trends(squad, rounds))
 
 
 @login_required
@@ -120,12 +111,9 @@ def squad_trends(request: HttpRequest, slug: str) -> HttpResponse:
 def tribe_trends(request: HttpRequest, slug: str) -> HttpResponse:
     """The tribe column over time: per card the mean of the squads that reached the minimum."""
     tribe = get_tribe_for_coach(request, slug)
-    closed, _ = tribe_rounds(tribe)
-    rounds = list(reversed(closed))
+    rounds = list(reversed([r for r in tribe_rounds(tribe)[0] if r.state == Round.State.CLOSED]))
     ctx = {"tribe": tribe, "rounds": rounds}
-    return _trends_page(
-        request, f"tribe-trends:{tribe.pk}:{tribe.version}", ctx, lambda: _tribe_trends(rounds)
-    )
+    return _trends_page(request, ctx, lambda: _tribe_trends(rounds))
 
 
 @login_required
@@ -141,13 +129,25 @@ def coach_queue(request: HttpRequest) -> HttpResponse:
             "id", "name", "slug", "position", "tribe_id"
         )
     )
-    latest: dict[int, Round] = {}
-    for tribe_id in {s.tribe_id for s in squads}:
-        closed, _ = tribe_rounds(tribes[tribe_id])
-        if closed:
-            latest[tribe_id] = closed[0]
     for squad in squads:
         squad.tribe = tribes[squad.tribe_id]
+    # Each squad's latest finished round, in one query.
+    latest_part = RoundSquad.objects.filter(squad=OuterRef("squad"), state=RoundSquad.State.CLOSED).order_by(
+        "-round__opens_at"
+    )
+    parts = list(
+        RoundSquad.objects.filter(squad__in=squads, state=RoundSquad.State.CLOSED)
+        .filter(pk=Subquery(latest_part.values("pk")[:1]))
+        .select_related("round")
+    )
+    latest = {part.squad_id: part.round for part in parts}
+    results = [
+        result
+        for result in Result.objects.filter(
+            round__in={part.round_id for part in parts}, squad__in=list(latest)
+        ).select_related("card")
+        if latest[result.squad_id].pk == result.round_id
+    ]
     overdue = dict(
         ActionItem.objects.overdue()
         .filter(squad__in=[s.pk for s in squads])
@@ -155,21 +155,9 @@ def coach_queue(request: HttpRequest) -> HttpResponse:
         .annotate(n=Count("id"))
         .values_list("squad", "n")
     )
-
-    def context() -> dict:
-        results = list(
-            Result.objects.filter(
-                round__in=[r.pk for r in latest.values()], squad__in=[s.pk for s in squads]
-            ).select_related("card")
-        )
-        entries = support_queue(squads, latest, results, overdue)
-        return {"needing": [e for e in entries if e.reasons], "fine": [e for e in entries if not e.reasons]}
-
-    # Everything the queue is made of is in the key: the squads, their tribes' versions, overdue counts.
-    state = sorted((s.pk, s.tribe_id, tribes[s.tribe_id].version, overdue.get(s.pk, 0)) for s in squads)
-    key = "queue:" + hashlib.sha256(repr(state).encode()).hexdigest()[:20]
-    content = cached_part(request, key, "surveys/_coach_queue.html", context)
-    return render(request, "surveys/coach_queue.html", {"content": content})
+    entries = support_queue(squads, latest, results, overdue)
+    ctx = {"needing": [e for e in entries if e.reasons], "fine": [e for e in entries if not e.reasons]}
+    return render(request, "surveys/coach_queue.html", ctx)
 
 
 @login_required
@@ -178,7 +166,7 @@ def tribe_comments(request: HttpRequest, slug: str) -> HttpResponse:
     """Per card, the comments of each squad that reached the minimum, sorted by text."""
     tribe = get_tribe_for_coach(request, slug)
     closed, _ = tribe_rounds(tribe)
-    rnd, _ = selected_round(request, closed)
+    rnd, _ = selected_round(request, closed, default=latest_closed(closed))
     squads = (
         list(squads_supported_by(request.user).filter(tribe=tribe))
         if not request.user.is_staff

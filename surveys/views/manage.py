@@ -5,15 +5,17 @@ from __future__ import annotations
 import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import IntegrityError
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ..access import (
+    get_card_for_lead,
+    get_invite_for_inviter,
+    get_round_for_inviter,
     get_round_for_manager,
     get_tribe_for_lead,
     get_tribe_for_manager,
@@ -22,20 +24,29 @@ from ..access import (
 )
 from ..audit import audit
 from ..forms import CardForm, ExtendForm, InviteForm, RoundForm
-from ..models import AuditEvent, Ballot, HealthCard, InviteLink, Round, RoundCard, SquadRole, TribeRole
-from ..services import (
+from ..models import (
+    AuditEvent,
+    Ballot,
+    HealthCard,
+    InviteLink,
+    Round,
+    RoundCard,
     RoundRejected,
+    RoundSquad,
+    Squad,
+    SquadRole,
+    TribeRole,
+    local_time,
+)
+from ..services import (
     card_add,
     card_delete,
     card_move,
     card_retire,
     card_update,
     invite_create,
-    round_close,
     round_create,
     round_delete,
-    round_extend,
-    round_open,
     round_update,
 )
 
@@ -105,8 +116,8 @@ def round_new(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def round_edit(request: HttpRequest, round_id: int) -> HttpResponse:
     rnd = get_round_for_manager(request, round_id)
-    if rnd.state == Round.State.CLOSED:
-        messages.info(request, "A closed round cannot be changed.")
+    if rnd.state in (Round.State.CLOSED, Round.State.CANCELLED):
+        messages.info(request, f"A {rnd.get_state_display().lower()} round cannot be changed.")
         return redirect(_detail(rnd))
     form = RoundForm(
         request.POST or None,
@@ -122,10 +133,8 @@ def round_edit(request: HttpRequest, round_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             round_update(round=rnd, **form.cleaned_data)
-        except (RoundRejected, IntegrityError) as exc:
-            form.add_error(
-                None, str(exc) if isinstance(exc, RoundRejected) else "Rounds of a tribe must not overlap."
-            )
+        except RoundRejected as exc:
+            form.add_error(None, str(exc))
         else:
             audit(
                 AuditEvent.Action.ROUND_CHANGED,
@@ -147,10 +156,22 @@ def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
         .select_related("squad")
         .order_by("squad__position", "squad__name", "-id")
     )
+    # How many ballots each squad has (counts only, never who), and whether it has finished.
+    ballots = dict(
+        Ballot.objects.filter(round=rnd).values("squad").annotate(n=Count("id")).values_list("squad", "n")
+    )
+    parts = {part.squad_id: part for part in RoundSquad.objects.filter(round=rnd)}
+    squads = [
+        {"squad": squad, "ballots": ballots.get(squad.pk, 0), "part": parts.get(squad.pk)}
+        for squad in Squad.objects.filter(tribe=rnd.tribe).annotate(
+            members=Count("roles", filter=Q(roles__role=SquadRole.Role.MEMBER))
+        )
+    ]
     ctx = {
         "round": rnd,
         "cards": [rc.card for rc in rnd.round_cards.select_related("card")],
-        "ballots": Ballot.objects.filter(round=rnd).count(),
+        "ballots": sum(ballots.values()),
+        "squads": squads,
         "invites": invites,
         "invite_form": InviteForm(tribe=rnd.tribe),
         "extend_form": ExtendForm(
@@ -165,14 +186,14 @@ def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
 def _round_action(
     request: HttpRequest, rnd: Round, action, success: str, event: str, **detail
 ) -> HttpResponse:
+    """Make one transition of the round; audit it only when it happened."""
     try:
-        action()
+        done = action()
     except RoundRejected as exc:
         messages.error(request, str(exc))
-    except IntegrityError:
-        messages.error(request, "That would make two rounds of the tribe overlap.")
     else:
-        audit(event, rnd, request=request, tribe=rnd.tribe.name, **detail)
+        if done is not False:
+            audit(event, rnd, request=request, tribe=rnd.tribe.name, **detail)
         messages.success(request, success)
     return redirect(_detail(rnd))
 
@@ -181,14 +202,34 @@ def _round_action(
 @require_POST
 def round_open_view(request: HttpRequest, round_id: int) -> HttpResponse:
     rnd = get_round_for_manager(request, round_id)
-    scheduled = request.POST.get("when") == "scheduled"
     return _round_action(
         request,
         rnd,
-        lambda: round_open(round=rnd, scheduled=scheduled),
-        f"{rnd.title} is {'scheduled' if scheduled else 'open'}: every squad of {rnd.tribe.name} can vote.",
+        rnd.open,
+        f"{rnd.title} is open: every squad of {rnd.tribe.name} can vote.",
         AuditEvent.Action.ROUND_OPENED,
-        scheduled=scheduled,
+    )
+
+
+@login_required
+@require_POST
+def round_schedule_view(request: HttpRequest, round_id: int) -> HttpResponse:
+    rnd = get_round_for_manager(request, round_id)
+    return _round_action(
+        request,
+        rnd,
+        rnd.schedule,
+        f"{rnd.title} is scheduled: it opens by itself on {local_time(rnd.opens_at)}.",
+        AuditEvent.Action.ROUND_SCHEDULED,
+    )
+
+
+@login_required
+@require_POST
+def round_cancel_view(request: HttpRequest, round_id: int) -> HttpResponse:
+    rnd = get_round_for_manager(request, round_id)
+    return _round_action(
+        request, rnd, rnd.cancel, f"{rnd.title} is cancelled.", AuditEvent.Action.ROUND_CANCELLED
     )
 
 
@@ -204,7 +245,7 @@ def round_extend_view(request: HttpRequest, round_id: int) -> HttpResponse:
     return _round_action(
         request,
         rnd,
-        lambda: round_extend(round=rnd, closes_at=closes_at),
+        lambda: rnd.extend(closes_at=closes_at),
         f"{rnd.title} now closes later.",
         AuditEvent.Action.ROUND_EXTENDED,
         closes_at=closes_at.isoformat(),
@@ -230,35 +271,49 @@ def round_delete_view(request: HttpRequest, round_id: int) -> HttpResponse:
 def round_close_view(request: HttpRequest, round_id: int) -> HttpResponse:
     """Close a round by hand: GET asks for confirmation, POST closes it and freezes the results."""
     rnd = get_round_for_manager(request, round_id)
-    if rnd.state != Round.State.OPEN:
+    if rnd.voting_status() != "open" and rnd.state != Round.State.OPEN:
         messages.info(request, f"{rnd.title} is not open, so there is nothing to close.")
         return redirect(_detail(rnd))
     if request.method == "POST":
-        round_close(round=rnd)
-        audit(AuditEvent.Action.ROUND_CLOSED, rnd, request=request, tribe=rnd.tribe.name)
+        try:
+            closed = rnd.close()
+        except RoundRejected as exc:
+            messages.error(request, str(exc))
+            return redirect(_detail(rnd))
+        if closed:
+            audit(AuditEvent.Action.ROUND_CLOSED, rnd, request=request, tribe=rnd.tribe.name)
         messages.success(request, f"{rnd.title} is closed and its results are ready.")
         return redirect(reverse("surveys:tribe-dashboard", args=[rnd.tribe.slug]) + f"?round={rnd.pk}")
     ctx = {"round": rnd, "ballots": Ballot.objects.filter(round=rnd).count()}
     return render(request, "surveys/round_close.html", ctx)
 
 
+@login_required
+@require_POST
+def squad_finish_view(request: HttpRequest, round_id: int, squad_slug: str) -> HttpResponse:
+    """Close one squad's part of an open round, so that its results show at once."""
+    rnd = get_round_for_manager(request, round_id)
+    part = RoundSquad.objects.filter(round=rnd, squad__slug=squad_slug).select_related("squad").first()
+    if part is None:
+        raise Http404("That squad has no part in this round")
+    return _round_action(
+        request,
+        rnd,
+        part.close,
+        f"{part.squad.name} has finished {rnd.title}: its results are ready.",
+        AuditEvent.Action.SQUAD_FINISHED,
+        squad=part.squad.name,
+    )
+
+
 # Invite links
-
-
-def _get_invite_for_inviter(request: HttpRequest, invite_id: int) -> InviteLink:
-    invite = get_object_or_404(InviteLink.objects.select_related("round__tribe", "squad"), pk=invite_id)
-    if not squads_for_inviter(request.user, invite.round).filter(pk=invite.squad_id).exists():
-        raise Http404("No such invite link")
-    return invite
 
 
 @login_required
 @require_POST
 def invite_new(request: HttpRequest, round_id: int) -> HttpResponse:
-    rnd = get_object_or_404(Round.objects.select_related("tribe"), pk=round_id)
+    rnd = get_round_for_inviter(request, round_id)
     squads = squads_for_inviter(request.user, rnd)
-    if not squads.exists():
-        raise Http404("No such round")
     form = InviteForm(request.POST, tribe=rnd.tribe)
     form.fields["squad"].queryset = squads
     if not form.is_valid():
@@ -283,7 +338,7 @@ def invite_new(request: HttpRequest, round_id: int) -> HttpResponse:
 @require_GET
 def invite_detail(request: HttpRequest, invite_id: int) -> HttpResponse:
     """A page for the projector: a large QR code and the link, for one squad in one round."""
-    invite = _get_invite_for_inviter(request, invite_id)
+    invite = get_invite_for_inviter(request, invite_id)
     url = request.build_absolute_uri(reverse("surveys:join", args=[invite.token]))
     qr = segno.make(url, error="m").svg_inline(
         scale=8, border=2, omitsize=True, title=f"Invite link for {invite.squad.name}"
@@ -295,7 +350,7 @@ def invite_detail(request: HttpRequest, invite_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def invite_revoke(request: HttpRequest, invite_id: int) -> HttpResponse:
-    invite = _get_invite_for_inviter(request, invite_id)
+    invite = get_invite_for_inviter(request, invite_id)
     InviteLink.objects.filter(pk=invite.pk).update(revoked=True)
     audit(AuditEvent.Action.INVITE_REVOKED, invite, request=request)
     messages.success(request, f"The invite link for {invite.squad.name} no longer works.")
@@ -323,16 +378,10 @@ def deck(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "surveys/manage/deck.html", {"tribe": tribe, "cards": cards, "form": form})
 
 
-def _get_card_for_lead(request: HttpRequest, card_id: int) -> HealthCard:
-    card = get_object_or_404(HealthCard.objects.select_related("tribe").exclude(tribe=None), pk=card_id)
-    get_tribe_for_lead(request, card.tribe.slug)
-    return card
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def card_edit(request: HttpRequest, card_id: int) -> HttpResponse:
-    card = _get_card_for_lead(request, card_id)
+    card = get_card_for_lead(request, card_id)
     form = CardForm(request.POST or None, instance=card, tribe=card.tribe)
     if request.method == "POST" and form.is_valid():
         before = HealthCard.objects.values_list("name", flat=True).get(pk=card.pk)
@@ -354,7 +403,7 @@ def card_edit(request: HttpRequest, card_id: int) -> HttpResponse:
 @require_POST
 def card_change(request: HttpRequest, card_id: int) -> HttpResponse:
     """Move a card up or down, retire or restore it, or delete it if it was never used."""
-    card = _get_card_for_lead(request, card_id)
+    card = get_card_for_lead(request, card_id)
     action = request.POST.get("action")
     if action in ("up", "down"):
         card_move(card=card, up=action == "up")
@@ -366,8 +415,8 @@ def card_change(request: HttpRequest, card_id: int) -> HttpResponse:
             card_delete(card=card)
         except RoundRejected as exc:
             messages.error(request, str(exc))
-        else:
-            messages.success(request, f"{card.name} is deleted.")
+            return redirect("surveys:deck", slug=card.tribe.slug)
+        messages.success(request, f"{card.name} is deleted.")
     else:
         messages.error(request, "Unknown change.")
         return redirect("surveys:deck", slug=card.tribe.slug)

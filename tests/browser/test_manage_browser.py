@@ -14,7 +14,7 @@ def test_a_lead_runs_a_whole_health_check_with_a_workshop_link(demo, live_server
     page.get_by_role("link", name="Run health checks").click()
     # The demo's round is still open: close it first.
     page.get_by_role("link", name="2026 Q4").first.click()
-    page.get_by_role("link", name="Close now").click()
+    page.get_by_role("link", name="Close the whole round…").click()
     page.get_by_role("button", name="Close the round now").click()
     page.wait_for_selector("table.matrix")
 
@@ -26,7 +26,7 @@ def test_a_lead_runs_a_whole_health_check_with_a_workshop_link(demo, live_server
     page.get_by_role("button", name="Open now").click()
     assert "Workshop round is open" in page.locator(".alert-success").inner_text()
 
-    page.get_by_label("Squad").select_option(label="Checkout")
+    page.get_by_role("combobox", name="Squad").select_option(label="Checkout")
     page.get_by_role("button", name="Create an invite link").click()
     page.wait_for_selector(".qr svg")
     assert axe_violations(page) == []
@@ -47,7 +47,7 @@ def test_a_lead_runs_a_whole_health_check_with_a_workshop_link(demo, live_server
     page.get_by_role("link", name="Run health checks").click()
     page.get_by_role("link", name="Workshop round").click()
     assert "3 ballots cast so far" in page.content()
-    page.get_by_role("link", name="Close now").click()
+    page.get_by_role("link", name="Close the whole round…").click()
     page.get_by_role("button", name="Close the round now").click()
     page.wait_for_selector("table.matrix")
     assert "Workshop round, closed" in page.content()

@@ -176,7 +176,6 @@ class Command(BaseCommand):
                         position=Squad.objects.filter(tribe=tribe).count(),
                     )
                     self.changes.append(f"+ squad {squad.name} in {tribe.name}")
-                    Tribe.touch(tribe.pk)
                 squads[(row.tribe, row.squad)] = squad
             _, created = SquadRole.objects.get_or_create(user=user, squad=squad, role=role)
             if created:

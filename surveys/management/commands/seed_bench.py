@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from surveys.models import Ballot, HealthCard, Round, RoundCard, Squad, SquadRole, Tribe, TribeRole
-from surveys.services import round_freeze_results, tribe_create
+from surveys.services import tribe_create
 
 PASSWORD = "bench"
 ROUNDS = 24
@@ -102,7 +102,6 @@ class Command(BaseCommand):
                     title=f"Q{q + 1:02d}",
                     opens_at=now - timedelta(days=91 * (round_count - q) + 30),
                     closes_at=now - timedelta(days=91 * (round_count - q) + 16),
-                    state=Round.State.CLOSED,
                 )
                 for q in range(round_count)
             )
@@ -113,15 +112,16 @@ class Command(BaseCommand):
                         title="Open",
                         opens_at=now - timedelta(days=1),
                         closes_at=now + timedelta(days=60),
-                        state=Round.State.OPEN,
                     )
                 )
             RoundCard.objects.bulk_create(
                 RoundCard(round=r, card=c, position=c.position) for r in rounds for c in cards
             )
+            for rnd in rounds:
+                rnd.open(now=min(rnd.opens_at, now))  # history is opened at its own time
             levels = {s.pk: self.rng.uniform(0.6, 1.6) for s in squads}
             for rnd in rounds:
-                if rnd.state == Round.State.OPEN:
+                if rnd.closes_at > now:
                     continue
                 closed_rounds.append(rnd)
                 for index, squad in enumerate(squads):
@@ -162,7 +162,7 @@ class Command(BaseCommand):
             cursor.execute("ANALYZE surveys_ballot; ANALYZE surveys_answer")
         self.stdout.write(f"Freezing the results of {len(closed_rounds)} closed rounds…")
         for index, rnd in enumerate(closed_rounds, 1):
-            round_freeze_results(round=rnd)
+            rnd.close(now=rnd.closes_at)
             if index % 200 == 0:
                 self.stdout.write(f"  {index} rounds frozen")
         with connection.cursor() as cursor:

@@ -1,4 +1,4 @@
-"""Cached page parts never outlive what they show, and never skip an access check."""
+"""Pages show every change at once: nothing they draw is cached, and access is checked first."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from surveys.models import SquadRole
-from surveys.services import round_close
 
 from .factories import cast, make_past_round, make_round, make_user
 from .test_vote import ballot_data, vote_url
@@ -21,7 +20,7 @@ def dashboard(tribe) -> str:
 def closed_round(tribe, squad, cards, title="2026 Q3", days_ago=30):
     rnd = make_past_round(tribe, title, days_ago=days_ago)
     cast(rnd, squad, cards[0], "ggg")
-    round_close(round=rnd)
+    rnd.close()
     return rnd
 
 
