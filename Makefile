@@ -69,9 +69,11 @@ serve: $(VENV)/.base node_modules/.package-lock.json
 	DEBUG=false $(BIN)/gunicorn healthcheck.wsgi --bind $(SERVE_BIND) --workers $(SERVE_WORKERS) \
 	  --access-logfile - --graceful-timeout 10 --timeout 30
 
-# Fault and load test: voters against `make serve` on PostgreSQL while PostgreSQL restarts.
+# Fault and load test: voters against `make serve`, on PostgreSQL while it restarts, then on SQLite.
+SOAK_SQLITE_URL ?= sqlite:///soak.sqlite3
 soak: $(VENV)/.dev node_modules/.package-lock.json
 	$(BIN)/python tests/load/soak.py
+	SOAK_DATABASE_URL=$(SOAK_SQLITE_URL) SOAK_SECONDS=30 $(BIN)/python tests/load/soak.py
 
 # Benchmark on PostgreSQL (BENCH_DATABASE_URL) and Redis (REDIS_URL); BENCH_QUICK=1 for a short run.
 bench: $(VENV)/.dev node_modules/.package-lock.json

@@ -220,6 +220,8 @@ class RoundForm(forms.Form):
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        if self.fields["opens_at"].disabled:  # as stored, not as the widget rounds it to the minute
+            cleaned["opens_at"] = self.round.opens_at
         opens_at, closes_at, title = cleaned.get("opens_at"), cleaned.get("closes_at"), cleaned.get("title")
         if opens_at and closes_at:
             if closes_at <= opens_at:

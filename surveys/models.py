@@ -211,6 +211,11 @@ class Round(models.Model):
             return "not-yet-open"
         return "open"
 
+    def described(self) -> str:
+        """ "A draft round", "An open round": the round's state in words, for messages."""
+        state = self.get_state_display().lower()
+        return f"{'An' if state[0] in 'aeiou' else 'A'} {state} round"
+
     def is_due(self, now: datetime | None = None) -> bool:
         """Whether its times call for a transition the scheduler has not made yet."""
         now = now or timezone.now()
@@ -253,7 +258,7 @@ class Round(models.Model):
 
     def _refuse_unless(self, *states: str, doing: str) -> None:
         if self.state not in states:
-            raise RoundRejected(f"A {self.get_state_display().lower()} round cannot be {doing}.")
+            raise RoundRejected(f"{self.described()} cannot be {doing}.")
 
     @transaction.atomic
     def set_times(self, *, opens_at: datetime, closes_at: datetime, now: datetime | None = None) -> None:

@@ -197,7 +197,7 @@ def round_update(
     """Change a round's title, cards (only while nobody has voted) and times (as its state allows)."""
     round.lock()
     if round.state in (Round.State.CLOSED, Round.State.CANCELLED):
-        raise RoundRejected(f"A {round.get_state_display().lower()} round cannot be changed.")
+        raise RoundRejected(f"{round.described()} cannot be changed.")
     if {c.pk for c in cards} != set(round.round_cards.values_list("card_id", flat=True)):
         if round.ballots.exists():
             raise RoundRejected("People have already voted, so the cards of this round can no longer change.")

@@ -54,14 +54,17 @@ def make_round(
 ) -> Round:
     opens_at = timezone.now() + opens_in
     rnd = Round.objects.create(
-        tribe=tribe,
-        title=title or f"Round {next(_serial)}",
-        opens_at=opens_at,
-        closes_at=opens_at + lasts,
-        state=state,
+        tribe=tribe, title=title or f"Round {next(_serial)}", opens_at=opens_at, closes_at=opens_at + lasts
     )
     cards = cards if cards is not None else list(HealthCard.objects.filter(tribe=tribe))
     RoundCard.objects.bulk_create(RoundCard(round=rnd, card=c, position=c.position) for c in cards)
+    # Through the state machine, as of the round's own times.
+    if state == Round.State.SCHEDULED:
+        rnd.schedule(now=opens_at - timedelta(seconds=1))
+    elif state in (Round.State.OPEN, Round.State.CLOSED):
+        rnd.open(now=opens_at)
+    if state == Round.State.CLOSED:
+        rnd.close(now=rnd.closes_at)
     return rnd
 
 

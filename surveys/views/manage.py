@@ -117,7 +117,7 @@ def round_new(request: HttpRequest, slug: str) -> HttpResponse:
 def round_edit(request: HttpRequest, round_id: int) -> HttpResponse:
     rnd = get_round_for_manager(request, round_id)
     if rnd.state in (Round.State.CLOSED, Round.State.CANCELLED):
-        messages.info(request, f"A {rnd.get_state_display().lower()} round cannot be changed.")
+        messages.info(request, f"{rnd.described()} cannot be changed.")
         return redirect(_detail(rnd))
     form = RoundForm(
         request.POST or None,

@@ -12,14 +12,15 @@ from django.views.decorators.http import require_GET
 from .. import charts
 from ..access import get_squad_for_viewer, get_tribe_for_viewer
 from ..matrix import Matrix, build_matrix
-from ..models import ActionItem, Answer, Result, Round, Squad, Tribe, TribeResult
+from ..models import ActionItem, Answer, Result, Round, Squad, TribeResult
 from ..selectors import latest_closed, point_for, round_cards, selected_round, squad_rounds, tribe_rounds
 
 HISTORY_ROUNDS = 8
 
 
-def _round_matrix(tribe: Tribe, rnd: Round) -> Matrix:
-    squads = list(Squad.objects.filter(tribe=tribe))
+def _round_matrix(rnd: Round) -> Matrix:
+    # The squads that took part, even one that has moved to another tribe since.
+    squads = list(Squad.objects.filter(parts__round=rnd).order_by("position", "name"))
     results = list(Result.objects.filter(round=rnd))
     return build_matrix(squads, round_cards(rnd), results, list(TribeResult.objects.filter(round=rnd)))
 
@@ -41,7 +42,7 @@ def tribe_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         "min_responses": settings.HEALTHCHECK_MIN_RESPONSES,
         "can_manage": tribe.can_manage,
         "can_coach": tribe.can_coach or request.user.is_staff,
-        "matrix": _round_matrix(tribe, rnd) if rnd is not None else None,
+        "matrix": _round_matrix(rnd) if rnd is not None else None,
     }
     return render(request, "surveys/tribe_dashboard.html", ctx)
 
@@ -66,7 +67,7 @@ def tribe_export(request: HttpRequest, slug: str) -> HttpResponse:
     rnd, _ = selected_round(request, rounds, default=latest_closed(rounds))
     if rnd is None:
         raise Http404("No results yet")
-    matrix = _round_matrix(tribe, rnd)
+    matrix = _round_matrix(rnd)
 
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{tribe.slug}-round-{rnd.pk}.csv"'
