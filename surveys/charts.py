@@ -1,16 +1,14 @@
 """Plotly figures built from plain data. No database here: views gather the data, these draw it.
 
-Each function returns the figure as a plain dict, ready for json_script; the page's static
-charts.js hands it to plotly.js.
+Each function returns the figure as a plain dict in plotly's figure format, ready for
+json_script; the page's static charts.js hands it to plotly.js. The dicts are written out
+rather than built with plotly.graph_objects, whose validation cost more than the rest of a
+trends page together; the tests check every figure against plotly's schema instead.
 """
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
-from functools import lru_cache
-
-import plotly.graph_objects as go
 
 LIGHT_COLOURS = {"green": "#146c43", "yellow": "#ffc107", "red": "#b02a37"}
 LIGHT_CODES = {"red": 0, "yellow": 1, "green": 2}
@@ -71,55 +69,55 @@ def score_lines(
     rounds: list[str], series: dict[str, list[Point]], *, green_at: float = 1.5, red_below: float = 0.75
 ) -> dict:
     """Score of each card across rounds, one trace per card; rounds below the minimum are gaps."""
-    figure = go.Figure()
-    for name, points in series.items():
-        figure.add_trace(
-            go.Scatter(
-                x=[p.round for p in points],
-                y=[p.score for p in points],
-                customdata=[_hover(p) for p in points],
-                name=name,
-                mode="lines+markers",
-                connectgaps=False,
-                hovertemplate="<b>%{fullData.name}</b><br>%{x}: score %{y:.2f}<br>"
-                "light %{customdata[0]} · n %{customdata[1]} · voted trend %{customdata[2]}<extra></extra>",
-            )
-        )
-    figure.update_layout(
-        _layout(
-            height=380,
-            shapes=_light_bands(green_at, red_below),
-            xaxis={"type": "category", "categoryorder": "array", "categoryarray": rounds, "title": "Round"},
-            yaxis={"range": [-0.05, 2.05], "title": "Score (0 red … 2 green)", "zeroline": False},
-            legend={"orientation": "h", "y": -0.25},
-            hovermode="closest",
-        )
+    data = [
+        {
+            "type": "scatter",
+            "x": [p.round for p in points],
+            "y": [p.score for p in points],
+            "customdata": [_hover(p) for p in points],
+            "name": name,
+            "mode": "lines+markers",
+            "connectgaps": False,
+            "hovertemplate": "<b>%{fullData.name}</b><br>%{x}: score %{y:.2f}<br>"
+            "light %{customdata[0]} · n %{customdata[1]} · voted trend %{customdata[2]}<extra></extra>",
+        }
+        for name, points in series.items()
+    ]
+    layout = _layout(
+        height=380,
+        shapes=_light_bands(green_at, red_below),
+        xaxis={
+            "type": "category",
+            "categoryorder": "array",
+            "categoryarray": rounds,
+            "title": {"text": "Round"},
+        },
+        yaxis={"range": [-0.05, 2.05], "title": {"text": "Score (0 red … 2 green)"}, "zeroline": False},
+        legend={"orientation": "h", "y": -0.25},
+        hovermode="closest",
     )
-    return figure.to_plotly_json()
+    return {"data": data, "layout": layout}
 
 
 def participation_bars(rounds: list[str], ballots: list[int], members: list[int]) -> dict:
     """Share of members who voted, per round."""
     shares = [round(100 * b / m) if m else None for b, m in zip(ballots, members, strict=True)]
-    figure = go.Figure(
-        go.Bar(
-            x=rounds,
-            y=shares,
-            customdata=list(zip(ballots, members, strict=True)),
-            marker={"color": "#3d5a80"},
-            name="Participation",
-            hovertemplate="%{x}: %{y}% (%{customdata[0]} of %{customdata[1]} voted)<extra></extra>",
-        )
+    bar = {
+        "type": "bar",
+        "x": rounds,
+        "y": shares,
+        "customdata": [list(pair) for pair in zip(ballots, members, strict=True)],
+        "marker": {"color": "#3d5a80"},
+        "name": "Participation",
+        "hovertemplate": "%{x}: %{y}% (%{customdata[0]} of %{customdata[1]} voted)<extra></extra>",
+    }
+    layout = _layout(
+        height=240,
+        xaxis={"type": "category", "title": {"text": "Round"}},
+        yaxis={"range": [0, 100], "title": {"text": "Voted (%)"}, "ticksuffix": "%"},
+        showlegend=False,
     )
-    figure.update_layout(
-        _layout(
-            height=240,
-            xaxis={"type": "category", "title": "Round"},
-            yaxis={"range": [0, 100], "title": "Voted (%)", "ticksuffix": "%"},
-            showlegend=False,
-        )
-    )
-    return figure.to_plotly_json()
+    return {"data": [bar], "layout": layout}
 
 
 def light_heatmap(rounds: list[str], cards: list[str], cells: dict[tuple[str, str], Point]) -> dict:
@@ -146,64 +144,56 @@ def light_heatmap(rounds: list[str], cards: list[str], cells: dict[tuple[str, st
         [2 / 3, colours[2]],
         [1, colours[2]],
     ]
-    figure = go.Figure(
-        go.Heatmap(
-            x=rounds,
-            y=cards,
-            z=z,
-            zmin=0,
-            zmax=2,
-            text=text,
-            texttemplate="%{text}",
-            customdata=custom,
-            colorscale=scale,
-            showscale=False,
-            xgap=2,
-            ygap=2,
-            hoverongaps=True,
-            hovertemplate="<b>%{y}</b>, %{x}<br>score %{customdata[3]} · light %{customdata[0]}<br>"
-            "n %{customdata[1]} · voted trend %{customdata[2]}<extra></extra>",
-        )
+    heatmap = {
+        "type": "heatmap",
+        "x": rounds,
+        "y": cards,
+        "z": z,
+        "zmin": 0,
+        "zmax": 2,
+        "text": text,
+        "texttemplate": "%{text}",
+        "customdata": custom,
+        "colorscale": scale,
+        "showscale": False,
+        "xgap": 2,
+        "ygap": 2,
+        "hoverongaps": True,
+        "hovertemplate": "<b>%{y}</b>, %{x}<br>score %{customdata[3]} · light %{customdata[0]}<br>"
+        "n %{customdata[1]} · voted trend %{customdata[2]}<extra></extra>",
+    }
+    layout = _layout(
+        height=max(220, 34 * len(cards) + 80),
+        margin={"l": 130, "r": 16, "t": 16, "b": 40},
+        xaxis={"type": "category", "side": "bottom"},
+        yaxis={"type": "category", "autorange": "reversed"},
     )
-    figure.update_layout(
-        _layout(
-            height=max(220, 34 * len(cards) + 80),
-            margin={"l": 130, "r": 16, "t": 16, "b": 40},
-            xaxis={"type": "category", "side": "bottom"},
-            yaxis={"type": "category", "autorange": "reversed"},
-        )
-    )
-    return figure.to_plotly_json()
+    return {"data": [heatmap], "layout": layout}
 
 
-@lru_cache(maxsize=8)
 def _sparkline_layout(green_at: float, red_below: float) -> dict:
-    figure = go.Figure()
-    figure.update_layout(
-        _layout(
-            height=110,
-            margin={"l": 24, "r": 8, "t": 6, "b": 22},
-            shapes=_light_bands(green_at, red_below),
-            xaxis={"type": "category", "tickfont": {"size": 9}},
-            yaxis={"range": [-0.1, 2.1], "tickvals": [0, 1, 2], "tickfont": {"size": 9}},
-            showlegend=False,
-        )
+    return _layout(
+        height=110,
+        margin={"l": 24, "r": 8, "t": 6, "b": 22},
+        shapes=_light_bands(green_at, red_below),
+        xaxis={"type": "category", "tickfont": {"size": 9}},
+        yaxis={"range": [-0.1, 2.1], "tickvals": [0, 1, 2], "tickfont": {"size": 9}},
+        showlegend=False,
     )
-    return figure.to_plotly_json()["layout"]
 
 
 def sparkline(points: list[Point], *, green_at: float = 1.5, red_below: float = 0.75) -> dict:
     """A small history of one card: score per round over the light bands, gaps below the minimum."""
-    trace = go.Scatter(
-        x=[p.round for p in points],
-        y=[p.score for p in points],
-        customdata=[_hover(p) for p in points],
-        mode="lines+markers",
-        connectgaps=False,
-        line={"color": "#212529", "width": 2},
-        marker={"color": [LIGHT_COLOURS.get(p.light, "#6c757d") for p in points], "size": 7},
-        hovertemplate="%{x}: score %{y:.2f}<br>light %{customdata[0]} · n %{customdata[1]}<br>"
+    trace = {
+        "type": "scatter",
+        "x": [p.round for p in points],
+        "y": [p.score for p in points],
+        "customdata": [_hover(p) for p in points],
+        "mode": "lines+markers",
+        "connectgaps": False,
+        "line": {"color": "#212529", "width": 2},
+        "marker": {"color": [LIGHT_COLOURS.get(p.light, "#6c757d") for p in points], "size": 7},
+        "hovertemplate": "%{x}: score %{y:.2f}<br>light %{customdata[0]} · n %{customdata[1]}<br>"
         "voted trend %{customdata[2]}<extra></extra>",
-    )
-    # The layout is the same for every card, so it is built once and shared.
-    return {"data": [trace.to_plotly_json()], "layout": copy.deepcopy(_sparkline_layout(green_at, red_below))}
+    }
+    return {"data": [trace], "layout": _sparkline_layout(green_at, red_below)}

@@ -82,7 +82,7 @@ class BallotForm(forms.Form):
                 label="Comment (optional, anonymous)",
                 required=False,
                 max_length=COMMENT_MAX_LENGTH,
-                widget=forms.Textarea(attrs={"rows": 2}),
+                widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
                 error_messages={
                     "max_length": f"Keep the comment to {COMMENT_MAX_LENGTH:,} characters "
                     "(it has %(show_value)d).",

@@ -402,6 +402,7 @@ class RoundSquad(models.Model):
                 name="part_closed_has_time",
             ),
         ]
+        indexes = [models.Index(fields=["squad", "state"], name="part_squad_state_idx")]
 
     def __str__(self) -> str:
         return f"{self.squad} in {self.round}"

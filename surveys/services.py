@@ -87,8 +87,12 @@ def ballot_submit(
     voter_key: str,
     answers: list[AnswerInput],
     now: datetime | None = None,
+    card_ids: set[int] | None = None,
 ) -> Ballot:
-    """Store a voter's ballot for a squad in a round, replacing their earlier answers."""
+    """Store a voter's ballot for a squad in a round, replacing their earlier answers.
+
+    A caller that has just read the round's cards passes their ids, which saves reading them again.
+    """
     with transaction.atomic():
         if round.tribe_id != squad.tribe_id:
             raise BallotRejected("This squad does not take part in this health check.")
@@ -102,7 +106,8 @@ def ballot_submit(
             raise BallotRejected("This health check is not open for voting yet.")
         if not answers:
             raise BallotRejected("Choose a colour for at least one card before saving.")
-        card_ids = set(RoundCard.objects.filter(round=round).values_list("card_id", flat=True))
+        if card_ids is None:
+            card_ids = set(RoundCard.objects.filter(round=round).values_list("card_id", flat=True))
         if any(answer.card_id not in card_ids for answer in answers):
             raise BallotRejected("This ballot names a card that is not part of this health check.")
 

@@ -77,3 +77,18 @@ def test_a_sparkline_marks_each_round_with_its_light():
     assert list(trace["y"]) == [1.5, None, 0.5]
     assert list(trace["marker"]["color"]) == [LIGHT_COLOURS["green"], "#6c757d", LIGHT_COLOURS["red"]]
     assert len(figure["layout"]["shapes"]) == 3
+
+
+def test_every_figure_is_valid_for_plotly():
+    """The figures are plain dicts; plotly's own schema checks each of them here."""
+    import plotly.graph_objects as go
+
+    points = {("Speed", "Q1"): Point("Q1", 1.5, "green", 5, "up")}
+    figures = [
+        score_lines(ROUNDS, series()),
+        participation_bars(ROUNDS, [3, 4, 5], [5, 5, 5]),
+        light_heatmap(ROUNDS, ["Speed", "Fun"], points),
+        sparkline(series()["Speed"]),
+    ]
+    for figure in figures:
+        go.Figure(figure)  # raises ValueError on any property plotly does not know

@@ -226,7 +226,7 @@ def test_saving_a_ballot_runs_a_fixed_number_of_queries(
 ):
     voter.post(vote_url(open_round, squad), ballot_data(cards, "green"))
     # session, user, squad roles, tribe roles, round, round cards, then in one transaction: the
-    # squad's part under a lock, the round's card ids, the ballot, the answers (one upsert).
-    with django_assert_num_queries(12):  # with BEGIN and COMMIT, where the database reports them
+    # squad's part under a lock, the ballot, the answers (one upsert).
+    with django_assert_num_queries(11):  # with BEGIN and COMMIT, where the database reports them
         response = voter.post(vote_url(open_round, squad), ballot_data(cards, "red"))
     assert response.status_code == 302

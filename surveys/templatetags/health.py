@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -26,3 +28,129 @@ def bar_segments(result) -> list[dict]:
             segments.append({"colour": colour, "count": count, "x": f"{x:.2f}", "width": f"{width:.2f}"})
         x += width
     return segments
+
+
+# Marks drawn many times a page (every cell of the matrix, every choice of the ballot) are
+# built here rather than included as templates: an include costs more than the markup itself.
+
+LIGHTS = {
+    "green": ("✓", "Green", ""),
+    "yellow": ("!", "Yellow", ""),
+    "red": ("✕", "Red", ": may need support"),
+}
+ARROWS = {"up": ("↑", "improving"), "flat": ("→", "stable"), "down": ("↓", "getting worse")}
+SYMBOLS = {"green": "✓", "yellow": "!", "red": "✕", "improving": "↑", "stable": "→", "worse": "↓"}
+
+
+def _light(value: str | None) -> str:
+    if value not in LIGHTS:
+        return '<span class="light light-none">not enough votes</span>'
+    symbol, word, note = LIGHTS[value]
+    hidden = f'<span class="visually-hidden">{note}</span>' if note else ""
+    return f'<span class="light light-{value}"><span aria-hidden="true">{symbol}</span> {word}{hidden}</span>'
+
+
+def _arrow(value: str | None) -> str:
+    if value not in ARROWS:
+        return ""
+    symbol, words = ARROWS[value]
+    return (
+        f'<span class="arrow" title="Voted trend: {words}"><span aria-hidden="true">{symbol}</span>'
+        f'<span class="visually-hidden">voted trend {words}</span></span>'
+    )
+
+
+def _change(value: float | None, direction: str | None) -> str:
+    if value is None:
+        return ""
+    mark, css = {"up": ("▲", " change-up"), "down": ("▼", " change-down")}.get(direction, ("=", ""))
+    return f'<span class="change{css}">{mark} {signed(value)}</span>'
+
+
+# The helpers above write only fixed words, symbols and numbers; nothing a person typed.
+
+
+@register.simple_tag
+def light(value: str | None) -> str:
+    """A light with a symbol and a word, so it reads without colour."""
+    return mark_safe(_light(value))  # noqa: S308
+
+
+@register.simple_tag
+def arrow(value: str | None) -> str:
+    """The voted trend as an arrow, with words for screen readers."""
+    return mark_safe(_arrow(value))  # noqa: S308
+
+
+@register.simple_tag
+def change(value: float | None, direction: str | None) -> str:
+    """A measured change: a triangle and the signed difference."""
+    return mark_safe(_change(value, direction))  # noqa: S308
+
+
+@register.simple_tag
+def symbol(value: str) -> str:
+    return SYMBOLS.get(value, "")
+
+
+@register.simple_tag
+def matrix_cell(cell, compare: bool, min_responses: int) -> str:
+    """One squad's cell of the tribe matrix: light, arrow, markers, and the change when comparing."""
+    if cell is None or not cell.visible:
+        return mark_safe(  # noqa: S308 (a number)
+            '<td class="cell cell-none"><span class="light light-none">not enough votes</span>'
+            f'<div class="cell-meta">fewer than {int(min_responses)}</div></td>'
+        )
+    changed = compare and cell.previous_light and cell.previous_light != cell.light
+    parts = [_light(cell.light), " ", _arrow(cell.arrow)]
+    parts.append(f'<div class="cell-meta">{int(cell.voters)} of {int(cell.members)} answered</div>')
+    if cell.split:
+        parts.append('<div class="marker"><span aria-hidden="true">⇆</span> split</div>')
+    if cell.divergence:
+        parts.append(f'<div class="marker"><span aria-hidden="true">≠</span> {escape(cell.divergence)}</div>')
+    if compare:
+        parts.append(_change(cell.change, cell.change_direction))
+        if changed:
+            parts.append(f'<div class="marker">was {cell.previous_light}</div>')
+    css = f"cell cell-{cell.light}{' cell-changed' if changed else ''}"
+    return mark_safe(f'<td class="{css}">{"".join(parts)}</td>')  # noqa: S308 (fixed words and numbers)
+
+
+@register.simple_tag
+def choice_buttons(field, hints: dict | None = None) -> str:
+    """One radio group drawn as large buttons; each choice carries a symbol and a word, never colour alone."""
+    invalid = " is-invalid" if field.errors else ""
+    choices = []
+    value = field.value()
+    for choice_value, label in field.field.choices:
+        input_id = f"{field.auto_id}_{len(choices)}"
+        hint = (hints or {}).get(choice_value)
+        choices.append(
+            format_html(
+                '<input type="radio" class="btn-check{}" name="{}" id="{}" value="{}"{} autocomplete="off">'
+                '<label class="btn choice choice-{}" for="{}"><span class="choice-symbol" aria-hidden="true">{}'
+                '</span><span class="choice-word">{}</span>{}</label>',
+                invalid,
+                field.html_name,
+                input_id,
+                choice_value,
+                mark_safe(" checked") if str(value) == str(choice_value) else "",
+                choice_value,
+                input_id,
+                SYMBOLS.get(choice_value, ""),
+                label,
+                format_html('<span class="choice-hint">{}</span>', hint) if hint else "",
+            )
+        )
+    errors = [
+        format_html('<div class="invalid-feedback d-block" id="{}-error">{}</div>', field.auto_id, error)
+        for error in field.errors
+    ]
+    return format_html(
+        '<fieldset class="choice-group mb-3"{}><legend class="form-label fw-semibold fs-6 mb-2">{}</legend>'
+        '<div class="choice-row">{}</div>{}</fieldset>',
+        format_html(' aria-describedby="{}-error"', field.auto_id) if field.errors else "",
+        field.label,
+        mark_safe("".join(choices)),  # noqa: S308 (each choice escaped above)
+        mark_safe("".join(errors)),  # noqa: S308 (each error escaped above)
+    )

@@ -7,11 +7,13 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET
 
 from .. import charts
 from ..access import get_squad_for_coach, get_tribe_for_coach, roles_of, squads_supported_by
 from ..models import ActionItem, Answer, HealthCard, Result, Round, RoundSquad, Squad, SquadRole, TribeResult
+from ..release import fragment_key
 from ..selectors import latest_closed, point_for, selected_round, squad_rounds, tribe_rounds
 from ..support import support_queue
 
@@ -87,12 +89,17 @@ def _tribe_trends(rounds: list[Round]) -> dict:
 
 
 def _trends_page(request: HttpRequest, ctx: dict, figures) -> HttpResponse:
-    rounds = ctx["rounds"]
+    """A trends page. Its rounds are all finished, so its charts never change: the markup is cached
+    under a key that holds everything else they show (titles, card names, the release)."""
+    rounds, tribe = ctx["rounds"], ctx["tribe"]
+    cards = list(HealthCard.objects.filter(tribe=tribe).values_list("pk", "name", "position"))
+    subject = ("squad", ctx["squad"].pk) if ctx.get("squad") else ("tribe", tribe.pk)
     ctx = {
         **ctx,
         "min_responses": settings.HEALTHCHECK_MIN_RESPONSES,
         "has_charts": bool(rounds),
-        **(figures() if rounds else {}),
+        "figures": SimpleLazyObject(figures),
+        "figures_key": fragment_key("trends", subject, [(r.pk, r.title) for r in rounds], cards),
     }
     return render(request, "surveys/trends.html", ctx)
 
@@ -124,28 +131,26 @@ def coach_queue(request: HttpRequest) -> HttpResponse:
     if not coached and not roles.tribe_roles:
         raise Http404("Only coaches and leads have a support queue")
     tribes = {tribe.pk: tribe for tribe in roles.tribes.values()}
+    # Each squad with the latest round it has finished, in one query.
+    latest_round = (
+        RoundSquad.objects.filter(squad=OuterRef("pk"), state=RoundSquad.State.CLOSED)
+        .order_by("-round__opens_at")
+        .values("round_id")[:1]
+    )
     squads = list(
-        Squad.objects.filter(Q(pk__in=coached) | Q(tribe_id__in=list(roles.tribe_roles))).only(
-            "id", "name", "slug", "position", "tribe_id"
-        )
+        Squad.objects.filter(Q(pk__in=coached) | Q(tribe_id__in=list(roles.tribe_roles)))
+        .only("id", "name", "slug", "position", "tribe_id")
+        .annotate(latest_round_id=Subquery(latest_round))
     )
     for squad in squads:
         squad.tribe = tribes[squad.tribe_id]
-    # Each squad's latest finished round, in one query.
-    latest_part = RoundSquad.objects.filter(squad=OuterRef("squad"), state=RoundSquad.State.CLOSED).order_by(
-        "-round__opens_at"
-    )
-    parts = list(
-        RoundSquad.objects.filter(squad__in=squads, state=RoundSquad.State.CLOSED)
-        .filter(pk=Subquery(latest_part.values("pk")[:1]))
-        .select_related("round")
-    )
-    latest = {part.squad_id: part.round for part in parts}
+    rounds = {r.pk: r for r in Round.objects.filter(pk__in={s.latest_round_id for s in squads} - {None})}
+    latest = {s.pk: rounds[s.latest_round_id] for s in squads if s.latest_round_id}
     results = [
         result
-        for result in Result.objects.filter(
-            round__in={part.round_id for part in parts}, squad__in=list(latest)
-        ).select_related("card")
+        for result in Result.objects.filter(round__in=list(rounds), squad__in=list(latest)).select_related(
+            "card"
+        )
         if latest[result.squad_id].pk == result.round_id
     ]
     overdue = dict(

@@ -7,22 +7,27 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET
 
 from .. import charts
 from ..access import get_squad_for_viewer, get_tribe_for_viewer
 from ..matrix import Matrix, build_matrix
 from ..models import ActionItem, Answer, Result, Round, Squad, TribeResult
+from ..release import fragment_key
 from ..selectors import latest_closed, point_for, round_cards, selected_round, squad_rounds, tribe_rounds
 
 HISTORY_ROUNDS = 8
 
 
-def _round_matrix(rnd: Round) -> Matrix:
-    # The squads that took part, even one that has moved to another tribe since.
-    squads = list(Squad.objects.filter(parts__round=rnd).order_by("position", "name"))
+def _round_matrix(rnd: Round, squads: list[Squad], cards: list) -> Matrix:
     results = list(Result.objects.filter(round=rnd))
-    return build_matrix(squads, round_cards(rnd), results, list(TribeResult.objects.filter(round=rnd)))
+    return build_matrix(squads, cards, results, list(TribeResult.objects.filter(round=rnd)))
+
+
+def _squads_of(rnd: Round) -> list[Squad]:
+    """The squads that took part, even one that has moved to another tribe since."""
+    return list(Squad.objects.filter(parts__round=rnd).order_by("position", "name"))
 
 
 @login_required
@@ -42,8 +47,20 @@ def tribe_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         "min_responses": settings.HEALTHCHECK_MIN_RESPONSES,
         "can_manage": tribe.can_manage,
         "can_coach": tribe.can_coach or request.user.is_staff,
-        "matrix": _round_matrix(rnd) if rnd is not None else None,
     }
+    if rnd is not None:
+        squads, cards = _squads_of(rnd), round_cards(rnd)
+        # Built only when the markup is not cached already.
+        ctx["matrix"] = SimpleLazyObject(lambda: _round_matrix(rnd, squads, cards))
+        if rnd.state == Round.State.CLOSED:
+            # A closed round's results never change; the key holds everything else the matrix shows.
+            ctx["matrix_key"] = fragment_key(
+                "matrix",
+                rnd.pk,
+                compare,
+                [(s.pk, s.name, s.slug) for s in squads],
+                [(c.pk, c.name) for c in cards],
+            )
     return render(request, "surveys/tribe_dashboard.html", ctx)
 
 
@@ -67,7 +84,7 @@ def tribe_export(request: HttpRequest, slug: str) -> HttpResponse:
     rnd, _ = selected_round(request, rounds, default=latest_closed(rounds))
     if rnd is None:
         raise Http404("No results yet")
-    matrix = _round_matrix(rnd)
+    matrix = _round_matrix(rnd, _squads_of(rnd), round_cards(rnd))
 
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{tribe.slug}-round-{rnd.pk}.csv"'
@@ -156,18 +173,24 @@ class ActionView:
         return f"{self.before.light or 'not enough votes'} → {self.now.light or 'not enough votes'}"
 
 
+def _history_text(points: list[charts.Point]) -> str:
+    """The history chart in words, for screen readers: each round with its score."""
+    return ", ".join(
+        f"{p.round} {'not enough votes' if p.score is None else format(p.score, '.2f')}" for p in points
+    )
+
+
 def _squad_results(squad: Squad, rnd: Round, rounds: list[Round]) -> list[dict]:
     """Per card of the round: its result, comments (sorted by text) and a history chart."""
     history = list(reversed(rounds[rounds.index(rnd) : rounds.index(rnd) + HISTORY_ROUNDS]))
     results = list(
-        Result.objects.filter(squad=squad, round__in={r.pk for r in history} | {rnd.pk}).select_related(
-            "card"
-        )
+        Result.objects.filter(squad=squad, round__in=[h.pk for h in history]).select_related("card")
     )
-    by_key = {(r.round_id, r.card_id): r for r in results}
     current = sorted(
         (r for r in results if r.round_id == rnd.pk), key=lambda r: (r.card.position, r.card.name)
     )
+    titles = {h.pk: h.title for h in history}
+    earlier = {(r.round_id, r.card_id): point_for(titles[r.round_id], r) for r in results}
     comments: dict[int, list[str]] = {}
     for card_id, text in (
         Answer.objects.filter(
@@ -184,14 +207,14 @@ def _squad_results(squad: Squad, rnd: Round, rounds: list[Round]) -> list[dict]:
     }
     items = []
     for r in current:
-        points = [point_for(h.title, by_key.get((h.pk, r.card_id))) for h in history]
+        points = [earlier.get((h.pk, r.card_id)) or charts.Point(h.title, None, None, 0) for h in history]
         items.append(
             {
                 "result": r,
                 "comments": comments.get(r.card_id, []),
                 "chart_id": f"history-{r.card_id}",
                 "history": charts.sparkline(points, **options),
-                "points": points,
+                "history_text": _history_text(points),
             }
         )
     return items

@@ -16,7 +16,17 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from ..access import get_squad_for_member, roles_of
 from ..forms import COLOUR_HINTS, BallotForm
-from ..models import Answer, Ballot, InviteLink, Round, RoundSquad, Squad, SquadRole, TribeRole
+from ..models import (
+    COMMENT_MAX_LENGTH,
+    Answer,
+    Ballot,
+    InviteLink,
+    Round,
+    RoundSquad,
+    Squad,
+    SquadRole,
+    TribeRole,
+)
 from ..ratelimit import client_address, hit, hits_in_window
 from ..selectors import round_cards
 from ..services import AnswerInput, BallotRejected, ballot_submit, guest_ballot_submit
@@ -93,7 +103,7 @@ def ballot_page(
     round_id: int,
     squad: Squad,
     voter_key: str,
-    submit: Callable[[Round, list[AnswerInput]], object],
+    submit: Callable[[Round, list[AnswerInput], set[int]], object],
 ) -> HttpResponse:
     """The voting page for one voter (a member or a workshop guest): show, check and save the ballot.
 
@@ -110,7 +120,7 @@ def ballot_page(
             http_status = 409
         elif form.is_valid():
             try:
-                submit(rnd, form.answer_inputs())
+                submit(rnd, form.answer_inputs(), {card.pk for card in cards})
             except BallotRejected as exc:
                 form.add_error(None, str(exc))
                 http_status = 409
@@ -138,6 +148,7 @@ def ballot_page(
         "answered": form.answered_count(),
         "total": len(cards),
         "colour_hints": {str(colour): hint for colour, hint in COLOUR_HINTS.items()},
+        "comment_max_length": COMMENT_MAX_LENGTH,
     }
     return render(request, "surveys/vote.html", ctx, status=http_status)
 
@@ -152,7 +163,9 @@ def vote(request: HttpRequest, round_id: int, squad_slug: str) -> HttpResponse:
         round_id,
         squad,
         key,
-        lambda rnd, answers: ballot_submit(round=rnd, squad=squad, voter_key=key, answers=answers),
+        lambda rnd, answers, card_ids: ballot_submit(
+            round=rnd, squad=squad, voter_key=key, answers=answers, card_ids=card_ids
+        ),
     )
 
 
@@ -260,5 +273,7 @@ def guest_vote(request: HttpRequest, round_id: int, squad_slug: str) -> HttpResp
         invite.round_id,
         invite.squad,
         key,
-        lambda _round, answers: guest_ballot_submit(invite=invite, guest_id=guest_id, answers=answers),
+        lambda _round, answers, _card_ids: guest_ballot_submit(
+            invite=invite, guest_id=guest_id, answers=answers
+        ),
     )

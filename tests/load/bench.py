@@ -1,9 +1,12 @@
-"""Benchmark: each page's throughput as a ratio to the cheapest response of the same stack.
+"""Benchmark: each page's throughput as a ratio to the cheapest responses of the same stack.
 
 Run with `make bench` (or `make bench BENCH_QUICK=1`). It seeds a large organisation on
 PostgreSQL unless already seeded, starts `make serve`, signs in as a lead, a coach and a
-member, and drives every page with wrk on loopback, measuring the floor (/healthz) right
-before each page. Absolute times on a shared machine are noise; the ratios are the figures.
+member, and drives every page with wrk on loopback, measuring two floors right before each
+page: /healthz (SELECT 1) and the signed-in floor (a tiny page for the same person, which
+pays for the session, the user and the roles and draws the page frame). Absolute times on a
+shared machine are noise; the ratios are the figures, and the targets are against the
+signed-in floor.
 """
 
 from __future__ import annotations
@@ -50,14 +53,16 @@ SERVER_ENV = server_env(
     "bench-ballot-secret",
     REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
 )
+# Each page against the signed-in floor.
 TARGETS = {
     "dashboard": 0.5,
     "squad page": 0.5,
     "coach queue": 0.5,
-    "trends": 0.4,
+    "trends": 0.5,
     "vote (GET)": 0.5,
-    "ballot (POST)": 0.25,
+    "ballot (POST)": 0.5,
 }
+FLOOR_PAGE = "/account/reminders/"
 
 LUA = """
 local cookie = os.getenv("BENCH_COOKIE") or ""
@@ -208,7 +213,7 @@ def main() -> int:
         body = urllib.parse.urlencode(ballot)
 
         pages = [
-            ("signed-in floor", lead, "bench-lead", "/account/reminders/", None),
+            ("signed-in floor", lead, "bench-lead", FLOOR_PAGE, None),
             ("dashboard", lead, "bench-lead", "/tribes/bench-01/", None),
             ("squad page", lead, "bench-lead", f"/squads/{squad.slug}/", None),
             ("trends", coach, "bench-coach", f"/squads/{squad.slug}/trends/", None),
@@ -224,10 +229,11 @@ def main() -> int:
                     urllib.parse.urlencode(dict(urllib.parse.parse_qsl(post))).encode() if post else None,
                 )
             floor = wrk("/healthz")
+            signed_in = wrk(FLOOR_PAGE, cookie=session.cookie())
             run = wrk(path, cookie=session.cookie(), body=post)
             queries = count_queries(username, path, dict(urllib.parse.parse_qsl(post)) if post else None)
-            rows.append((name, run, floor, queries))
-            log(f"{name}: {run.rps:.0f} req/s vs floor {floor.rps:.0f}")
+            rows.append((name, run, floor, signed_in, queries))
+            log(f"{name}: {run.rps:.0f} req/s vs floors {floor.rps:.0f} and {signed_in.rps:.0f} signed in")
         # The growth ratio: the full dashboard and the one-round dashboard, alternated twice so
         # that the machine's drift weighs on both alike.
         growth_runs = {"full": [], "fresh": []}
@@ -241,20 +247,23 @@ def main() -> int:
 
     print()
     print(
-        f"{'page':<20} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'queries':>8} {'bytes':>8} {'floor':>8} {'ratio':>7} {'target':>7}"
+        f"{'page':<20} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'queries':>8} {'bytes':>8} "
+        f"{'healthz':>8} {'ratio':>7} {'signed':>8} {'ratio':>7} {'target':>7}"
     )
     failures = []
-    for name, run, floor, queries in rows:
+    for name, run, floor, signed_in, queries in rows:
         ratio = run.rps / floor.rps if floor.rps else 0
+        signed_ratio = run.rps / signed_in.rps if signed_in.rps else 0
         target = TARGETS.get(name)
-        mark = "" if target is None else (" ok" if ratio >= target else " MISS")
-        if target is not None and ratio < target:
+        mark = "" if target is None else (" ok" if signed_ratio >= target else " MISS")
+        if target is not None and signed_ratio < target:
             failures.append(name)
         if run.errors:
             failures.append(f"{name}: {run.errors} error responses")
         print(
             f"{name:<20} {run.rps:>8.0f} {run.p50_ms:>8.2f} {run.p99_ms:>8.2f} {queries:>8} {run.bytes:>8.0f} "
-            f"{floor.rps:>8.0f} {ratio:>6.2f}x {f'{target:.2f}x' if target else '':>7}{mark}"
+            f"{floor.rps:>8.0f} {ratio:>6.2f}x {signed_in.rps:>8.0f} {signed_ratio:>6.2f}x "
+            f"{f'{target:.2f}x' if target else '':>7}{mark}"
         )
     full = sum(r.p50_ms for r in growth_runs["full"]) / 2
     fresh = sum(r.p50_ms for r in growth_runs["fresh"]) / 2
@@ -264,13 +273,13 @@ def main() -> int:
         f"{growth:.2f} (target at most 1.2)"
     )
     print(f"voting page as a browser loads it, compressed: {weight / 1024:.0f} KB (target at most 150 KB)")
-    print(f"most queries on a page: {max(r[3] for r in rows)} (target at most 10)")
+    print(f"most queries on a page: {max(r[4] for r in rows)} (target at most 10)")
     print(f"total time: {time.monotonic() - began:.0f} s")
     if growth > 1.2:
         failures.append("growth ratio")
     if weight > 150 * 1024:
         failures.append("voting page weight")
-    if max(r[3] for r in rows) > 10:
+    if max(r[4] for r in rows) > 10:
         failures.append("queries")
     print("targets missed: " + ", ".join(failures) if failures else "all targets met")
     return 0
