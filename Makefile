@@ -67,7 +67,7 @@ serve: $(VENV)/.base node_modules/.package-lock.json
 	DEBUG=false $(MANAGE) collectstatic --noinput --verbosity 0
 	DEBUG=false $(MANAGE) migrate --noinput
 	DEBUG=false $(BIN)/gunicorn healthcheck.wsgi --bind $(SERVE_BIND) --workers $(SERVE_WORKERS) \
-	  --access-logfile - --graceful-timeout 10 --timeout 30
+	  --access-logfile - --logger-class healthcheck.logs.QuietAccessLogger --graceful-timeout 10 --timeout 30
 
 # Fault and load test: voters against `make serve`, on PostgreSQL while it restarts, then on SQLite.
 SOAK_SQLITE_URL ?= sqlite:///soak.sqlite3

@@ -6,6 +6,7 @@ with a message that names the variable.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import zoneinfo
 from datetime import timedelta
@@ -68,7 +69,8 @@ def database_from_url(url: str) -> dict:
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": envint("SQLITE_TIMEOUT", "20", minimum=1),
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+                # secure_delete overwrites deleted rows, such as ballots rewritten when a squad finishes.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON",
             },
         }
     if parts.scheme in ("postgres", "postgresql"):
@@ -103,9 +105,21 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
     SECRET_KEY = "development-only-key-never-use-in-production-0123456789abcdef"
 
-# Ballots are found by a keyed hash of the voter. Keep this secret stable while rounds
-# are open: changing it makes people's own ballots unreachable for editing.
-BALLOT_SECRET = os.environ.get("BALLOT_SECRET", "") or SECRET_KEY
+# While a squad's part of a round is open, ballots are found by a keyed hash of the voter, under
+# this secret and the part's own random secret. Keep it stable while rounds are open: changing it
+# makes people's own ballots unreachable for editing. It must not be SECRET_KEY, which signs
+# sessions and may be shared more widely.
+BALLOT_SECRET = os.environ.get("BALLOT_SECRET", "")
+if not BALLOT_SECRET:
+    if not DEBUG:
+        raise ImproperlyConfigured("BALLOT_SECRET must be set when DEBUG is off")
+    BALLOT_SECRET = "development-only-ballot-secret-never-use-in-production"
+elif BALLOT_SECRET == SECRET_KEY:
+    raise ImproperlyConfigured("BALLOT_SECRET must differ from SECRET_KEY")
+if not DEBUG and len(BALLOT_SECRET.encode()) < 32:
+    raise ImproperlyConfigured(
+        "BALLOT_SECRET must be at least 32 random bytes (43 characters of token_urlsafe)"
+    )
 
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost" if not DEBUG else "*")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
@@ -239,10 +253,15 @@ SECURE_HSTS_SECONDS = envint("HSTS_SECONDS", "31536000" if HTTPS else "0", minim
 SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("HSTS_INCLUDE_SUBDOMAINS", "true")
 SECURE_HSTS_PRELOAD = envbool("HSTS_PRELOAD", "false")
 # Behind our own load balancer, which sets X-Forwarded-Proto and appends the client's address to
-# X-Forwarded-For. Without it both headers are ignored, so a client cannot forge them.
+# X-Forwarded-For. The forwarded address is believed only from the proxies listed in
+# TRUSTED_PROXIES (addresses or networks); from anyone else both headers are ignored.
 BEHIND_PROXY = envbool("BEHIND_PROXY", "false")
 if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+try:
+    TRUSTED_PROXIES = [ipaddress.ip_network(item, strict=False) for item in envlist("TRUSTED_PROXIES", "")]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES must list addresses or networks: {exc}") from None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -264,11 +283,13 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# Sign-in throttling: after LOGIN_FAILURE_LIMIT failures for one username from one address,
+# Sign-in throttling: after LOGIN_FAILURE_LIMIT failures for one username, or from one address,
 # sign-in answers 429 for LOGIN_COOLOFF_MINUTES, the same whether the account exists or not.
 AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", "5", minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_COOLOFF_MINUTES", "15", minimum=1))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Counted per username and, apart, per address: rotating addresses does not save an account,
+# and one address cannot try many accounts. The check runs before any password is hashed.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
@@ -286,7 +307,10 @@ HEALTHCHECK_LIGHT_GREEN_AT = envfloat("LIGHT_GREEN_AT", "1.5")
 HEALTHCHECK_LIGHT_RED_BELOW = envfloat("LIGHT_RED_BELOW", "0.75")
 HEALTHCHECK_TREND_ARROW_AT = envfloat("TREND_ARROW_AT", "0.34")
 HEALTHCHECK_CHANGE_AT = envfloat("CHANGE_AT", "0.25")
-HEALTHCHECK_MIN_RESPONSES = envint("MIN_RESPONSES", "3", minimum=1)
+HEALTHCHECK_MIN_RESPONSES = envint("MIN_RESPONSES", "3", minimum=2)
+HEALTHCHECK_MIN_COMMENT_RESPONSES = envint("MIN_COMMENT_RESPONSES", "5", minimum=2)
+if HEALTHCHECK_MIN_COMMENT_RESPONSES < HEALTHCHECK_MIN_RESPONSES:
+    raise ImproperlyConfigured("MIN_COMMENT_RESPONSES must not be below MIN_RESPONSES")
 
 if not HEALTHCHECK_SCORE["red"] <= HEALTHCHECK_SCORE["yellow"] <= HEALTHCHECK_SCORE["green"]:
     raise ImproperlyConfigured("SCORE_RED <= SCORE_YELLOW <= SCORE_GREEN must hold")
@@ -324,6 +348,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "health-check@localhos
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # No log line names a vote or join address: those paths carry invite tokens, or say who voted when.
+    "filters": {"quiet_paths": {"()": "healthcheck.logs.QuietPaths"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["quiet_paths"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }

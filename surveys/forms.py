@@ -16,6 +16,7 @@ from .models import (
     Answer,
     Colour,
     HealthCard,
+    InviteLink,
     Round,
     Squad,
     Trend,
@@ -284,12 +285,15 @@ class CardForm(forms.ModelForm):
 
 class InviteForm(forms.Form):
     squad = forms.ModelChoiceField(queryset=Squad.objects.none(), empty_label=None)
-    cap = forms.IntegerField(
-        label="Most ballots it accepts",
-        required=False,
-        min_value=1,
-        max_value=500,
-        help_text="Leave empty to accept one ballot per member of the squad.",
+    kind = forms.ChoiceField(
+        label="Kind of link",
+        choices=InviteLink.Kind.choices,
+        initial=InviteLink.Kind.SIGN_IN,
+        widget=forms.RadioSelect,
+        help_text="A sign-in link leads people to sign in and to their own ballot. An open link is for "
+        "squads without accounts: anyone holding it can vote, once per browser, so someone with the link "
+        "could vote more than once, up to the squad's number of members. Results say how many ballots came "
+        "through an open link.",
     )
 
     def __init__(self, *args, tribe: Tribe, **kwargs) -> None:

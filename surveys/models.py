@@ -23,6 +23,14 @@ def not_blank(field: str) -> GreaterThan:
     return GreaterThan(Length(Trim(field)), 0)
 
 
+def new_secret() -> str:
+    return secrets.token_hex(32)
+
+
+def new_salt() -> str:
+    return secrets.token_hex(16)
+
+
 class Tribe(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=60, unique=True)
@@ -392,6 +400,9 @@ class RoundSquad(models.Model):
     squad = models.ForeignKey(Squad, models.PROTECT, related_name="parts")
     state = models.CharField(max_length=6, choices=State.choices, default=State.OPEN, editable=False)
     closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # While the part is open, voter keys are keyed by this and BALLOT_SECRET together. It is
+    # destroyed when the part closes, so that nobody can recompute a key afterwards.
+    secret = models.CharField(max_length=64, default=new_secret, editable=False)
 
     class Meta:
         constraints = [
@@ -400,6 +411,10 @@ class RoundSquad(models.Model):
             models.CheckConstraint(
                 condition=Q(state="open", closed_at=None) | Q(state="closed", closed_at__isnull=False),
                 name="part_closed_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(state="open", secret__regex=r"^[0-9a-f]{64}$") | Q(state="closed", secret=""),
+                name="part_secret_only_while_open",
             ),
         ]
         indexes = [models.Index(fields=["squad", "state"], name="part_squad_state_idx")]
@@ -419,10 +434,55 @@ class RoundSquad(models.Model):
         rnd = round or Round.objects.get(pk=self.round_id)
         if rnd.state not in (Round.State.OPEN, Round.State.CLOSED) or rnd.opens_at > now:
             raise RoundRejected("Only a squad of an open round can finish.")
-        self.state, self.closed_at = self.State.CLOSED, now
-        self.save(update_fields=["state", "closed_at"])
         freeze_squad(self, rnd)
+        self.forget_voters()
+        self.state, self.closed_at, self.secret = self.State.CLOSED, now, ""
+        self.save(update_fields=["state", "closed_at", "secret"])
         return True
+
+    def forget_voters(self) -> None:
+        """Cut every tie between the squad's ballots and the people who cast them.
+
+        Every voter key becomes a random value, and the ballots and answers are written again
+        under new ids in random order, so neither their keys nor their place in the table (row
+        ids, physical order, transaction ids) follows who voted or when. The round's reminder
+        records of the squad's members go too: they told who had not voted yet.
+        """
+        ballots = list(
+            Ballot.objects.filter(round_id=self.round_id, squad_id=self.squad_id).values_list("id", flat=True)
+        )
+        answers = list(
+            Answer.objects.filter(ballot_id__in=ballots).values_list(
+                "ballot_id", "card_id", "colour", "trend", "comment"
+            )
+        )
+        Answer.objects.filter(ballot_id__in=ballots).delete()
+        Ballot.objects.filter(id__in=ballots).delete()
+        shuffle = secrets.SystemRandom().shuffle
+        shuffle(ballots)
+        renamed = {old: uuid.uuid4() for old in ballots}
+        Ballot.objects.bulk_create(
+            Ballot(
+                id=renamed[old],
+                round_id=self.round_id,
+                squad_id=self.squad_id,
+                voter_key=secrets.token_hex(32),
+            )
+            for old in ballots
+        )
+        shuffle(answers)
+        Answer.objects.bulk_create(
+            Answer(
+                id=uuid.uuid4(),
+                ballot_id=renamed[ballot],
+                card_id=card,
+                colour=colour,
+                trend=trend,
+                comment=comment,
+            )
+            for ballot, card, colour, trend, comment in answers
+        )
+        ReminderLog.objects.filter(round_id=self.round_id, user__squad_roles__squad_id=self.squad_id).delete()
 
 
 class RoundCard(models.Model):
@@ -453,10 +513,11 @@ class Trend(models.TextChoices):
 class Ballot(models.Model):
     """One person's answers for one squad in one round.
 
-    The voter is not stored. voter_key is an HMAC, under a server secret, of the round,
-    the squad and the person: the server can recompute it to find someone's own ballot
-    and to enforce one ballot each, but nobody reading the table can tell whose it is.
-    Keys are random UUIDs and there are no timestamps, so rows carry no submission order.
+    The voter is not stored. While the squad's part is open, voter_key is an HMAC of the
+    round, the squad and the person under BALLOT_SECRET and the part's own secret: the server
+    can recompute it to find someone's own ballot and to enforce one ballot each. When the part
+    closes, the keys become random values and the rows are rewritten in random order (see
+    RoundSquad.forget_voters). Ids are random UUIDs and there are no timestamps.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -474,14 +535,21 @@ class Ballot(models.Model):
         return "Anonymous ballot"
 
     @staticmethod
-    def key_for(*, round_id: int, squad_id: int, voter: str) -> str:
-        """The voter key of a person ("user:<id>") or a workshop guest ("guest:<token>")."""
-        message = f"ballot:{round_id}:{squad_id}:{voter}".encode()
-        return hmac.new(settings.BALLOT_SECRET.encode(), message, hashlib.sha256).hexdigest()
+    def key_for(*, part: RoundSquad, voter: str) -> str:
+        """The voter key of a person ("user:<id>") or a workshop guest ("guest:<id>") in an open part.
+
+        Keyed by BALLOT_SECRET and the part's own secret together: the operator's secret alone
+        recomputes nothing, and once the part closes its secret is gone for good.
+        """
+        if not part.secret:
+            raise ValueError("This squad's part has closed: its voters can no longer be found.")
+        key = hashlib.sha256(settings.BALLOT_SECRET.encode() + bytes.fromhex(part.secret)).digest()
+        message = f"ballot:{part.round_id}:{part.squad_id}:{voter}".encode()
+        return hmac.new(key, message, hashlib.sha256).hexdigest()
 
     @classmethod
-    def key_for_user(cls, *, round_id: int, squad_id: int, user_id: int) -> str:
-        return cls.key_for(round_id=round_id, squad_id=squad_id, voter=f"user:{user_id}")
+    def key_for_user(cls, *, part: RoundSquad, user_id: int) -> str:
+        return cls.key_for(part=part, voter=f"user:{user_id}")
 
 
 class Answer(models.Model):
@@ -570,9 +638,11 @@ class Result(models.Model):
     # The light and the voted trend's arrow as the rules gave them when the part closed.
     score_light = models.CharField(max_length=6, choices=Light.choices, blank=True)
     trend_arrow = models.CharField(max_length=4, blank=True)
-    # The squad's participation in the round: ballots cast over members at closing time.
+    # The squad's participation in the round: ballots cast over members at closing time, and
+    # how many of those ballots came through an open workshop link.
     ballots = models.PositiveIntegerField(default=0)
     members = models.PositiveIntegerField(default=0)
+    open_link_ballots = models.PositiveIntegerField(default=0)
     # The same squad and card in the previous closed round of the tribe.
     previous_score = models.FloatField(null=True)
     previous_voters = models.PositiveIntegerField(default=0)
@@ -588,6 +658,10 @@ class Result(models.Model):
                 condition=Q(ballots__lte=models.F("members")) | Q(members=0),
                 name="result_ballots_within_members",
             ),
+            models.CheckConstraint(
+                condition=Q(open_link_ballots__lte=models.F("ballots")),
+                name="result_open_link_within_ballots",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -597,6 +671,11 @@ class Result(models.Model):
     def visible(self) -> bool:
         """Whether enough people answered for colours and comments to be shown."""
         return self.voters >= settings.HEALTHCHECK_MIN_RESPONSES
+
+    @property
+    def comments_visible(self) -> bool:
+        """Whether enough people answered for comments to be shown (a higher bar than colours)."""
+        return self.voters >= settings.HEALTHCHECK_MIN_COMMENT_RESPONSES
 
     @property
     def light(self) -> str | None:
@@ -735,22 +814,25 @@ class ActionItem(models.Model):
 INVITE_ID = re.compile(r"[0-9]{1,11}")
 
 
-def new_salt() -> str:
-    return secrets.token_hex(16)
-
-
 class InviteLink(models.Model):
-    """A workshop link that lets people without an account vote for one squad in one round.
+    """A workshop link for one squad in one round, shown as a QR code.
 
-    The token is never stored: it is an HMAC of the link's id and a random salt under a
-    server secret, so the link can be shown again as a QR code, yet the table alone does
-    not give it away.
+    A sign-in link leads to sign-in and then to the person's own ballot. An open link lets
+    anyone holding it vote without an account, once per browser; results say how many ballots
+    came through one. The token is never stored: it is an HMAC of the link's id and a random
+    salt under a server secret, so the link can be shown again, yet the table alone does not
+    give it away.
     """
+
+    class Kind(models.TextChoices):
+        SIGN_IN = "signin", "Sign-in link"
+        OPEN = "open", "Open link"
 
     round = models.ForeignKey(Round, models.CASCADE, related_name="invites")
     squad = models.ForeignKey(Squad, models.CASCADE, related_name="invites")
+    kind = models.CharField(max_length=6, choices=Kind.choices, default=Kind.SIGN_IN)
     salt = models.CharField(max_length=32, default=new_salt, editable=False)
-    cap = models.PositiveIntegerField(help_text="How many ballots this link accepts at most.")
+    # Ballots cast through an open link; the squad's ballots never exceed its members.
     used = models.PositiveIntegerField(default=0)
     revoked = models.BooleanField(default=False)
     created_by = models.ForeignKey(
@@ -759,12 +841,18 @@ class InviteLink(models.Model):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=Q(used__lte=models.F("cap")), name="invite_used_within_cap"),
-            models.CheckConstraint(condition=Q(cap__gte=1), name="invite_cap_at_least_one"),
+            models.CheckConstraint(condition=Q(kind__in=["signin", "open"]), name="invite_kind_valid"),
+            # One live link of each kind per squad and round: links cannot be multiplied.
+            models.UniqueConstraint(
+                fields=["round", "squad", "kind"], condition=Q(revoked=False), name="one_live_link_per_kind"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="open") | Q(used=0), name="invite_used_only_by_open_links"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"Invite to {self.round} for {self.squad}"
+        return f"{self.get_kind_display()} to {self.round} for {self.squad}"
 
     def _mac(self) -> str:
         message = f"invite:{self.pk}:{self.salt}".encode()
@@ -794,6 +882,7 @@ class RateLimit(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["key", "window"], name="rate_limit_unique_window")]
+        indexes = [models.Index(fields=["window"], name="rate_limit_window_idx")]
 
     def __str__(self) -> str:
         return f"{self.key} @ {self.window}: {self.hits}"
@@ -810,13 +899,19 @@ class ReminderPreference(models.Model):
 
 
 class ReminderLog(models.Model):
-    """That a person got a reminder on a day: nobody gets two on the same day."""
+    """That a person got a reminder about a round on a day: nobody gets two on the same day.
+
+    It tells who had not voted yet, so the rows of a squad go when its part of the round closes.
+    """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="+")
+    round = models.ForeignKey(Round, models.CASCADE, related_name="+")
     sent_on = models.DateField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "sent_on"], name="one_reminder_a_day")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "round", "sent_on"], name="one_reminder_a_day_per_round")
+        ]
 
     def __str__(self) -> str:
         return f"Reminder to {self.user} on {self.sent_on}"

@@ -14,18 +14,31 @@ from django.utils import timezone
 from .models import RateLimit
 
 
+def _trusted(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return any(address in network for network in settings.TRUSTED_PROXIES)
+
+
 def client_ip(request: HttpRequest) -> str | None:
-    """The client's address, or None: the one our load balancer saw, when we run behind one."""
-    candidates = [request.META.get("REMOTE_ADDR", "")]
-    if settings.BEHIND_PROXY:
-        # The balancer appends the address it saw; anything before it came from the client.
-        candidates.insert(0, request.META.get("HTTP_X_FORWARDED_FOR", "").rsplit(",", 1)[-1].strip())
-    for candidate in candidates:
-        try:
-            return str(ipaddress.ip_address(candidate))
-        except ValueError:
-            continue
-    return None
+    """The client's address, or None.
+
+    X-Forwarded-For is read only when the request comes from one of our TRUSTED_PROXIES; then
+    the client is the last address in it that is not one of those proxies (each proxy appends
+    the address it saw, and anything before that came from the client itself).
+    """
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return None
+    if _trusted(address):
+        for entry in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+            try:
+                forwarded = ipaddress.ip_address(entry.strip())
+            except ValueError:
+                break  # a malformed entry: trust nothing before it
+            address = forwarded
+            if not _trusted(forwarded):
+                break
+    return str(address)
 
 
 def client_address(request: HttpRequest) -> str:
@@ -44,5 +57,5 @@ def hit(key: str, *, period: int, now: datetime | None = None) -> int:
     window = int((now or timezone.now()).timestamp()) // period
     RateLimit.objects.get_or_create(key=key, window=window)
     RateLimit.objects.filter(key=key, window=window).update(hits=F("hits") + 1)
-    RateLimit.objects.filter(key=key, window__lt=window - 1).delete()
+    RateLimit.objects.filter(window__lt=window - 1).delete()  # every expired row, whatever its key
     return RateLimit.objects.filter(key=key, window=window).values_list("hits", flat=True).get()

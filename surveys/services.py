@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -9,7 +10,8 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, F, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -67,16 +69,29 @@ def tribe_create(*, name: str, slug: str) -> Tribe:
 
 
 def _part_for_voting(round_id: int, squad: Squad) -> RoundSquad:
-    """The squad's part of the round, locked for the ballot's transaction.
+    """The squad's part of the round, locked for the ballot's transaction, with its counts.
 
     Closing a part locks the same row, so a close waits for the ballots in flight, and a
     ballot that waited sees the part as closed: every ballot is either stored whole before
-    the close or rejected. A squad added to the tribe while the round is open gets its part here.
+    the close or rejected. The lock also makes the count of ballots exact for the check that
+    a squad never has more ballots than members. A squad added to the tribe while the round
+    is open gets its part here.
     """
-    part = RoundSquad.objects.select_for_update().filter(round_id=round_id, squad=squad).first()
+    ballots = Ballot.objects.filter(round_id=round_id, squad=squad).values("squad").annotate(n=Count("id"))
+    members = (
+        SquadRole.objects.members()
+        .filter(squad=squad)
+        .values("squad")
+        .annotate(n=Count("user", distinct=True))
+    )
+    locked = RoundSquad.objects.select_for_update(of=("self",)).annotate(
+        ballot_count=Coalesce(Subquery(ballots.values("n")), 0),
+        member_count=Coalesce(Subquery(members.values("n")), 0),
+    )
+    part = locked.filter(round_id=round_id, squad=squad).first()
     if part is None:
         RoundSquad.objects.bulk_create([RoundSquad(round_id=round_id, squad=squad)], ignore_conflicts=True)
-        part = RoundSquad.objects.select_for_update().get(round_id=round_id, squad=squad)
+        part = locked.get(round_id=round_id, squad=squad)
     return part
 
 
@@ -84,14 +99,18 @@ def ballot_submit(
     *,
     round: Round,
     squad: Squad,
-    voter_key: str,
+    voter: str,
     answers: list[AnswerInput],
     now: datetime | None = None,
     card_ids: set[int] | None = None,
+    on_new: Callable[[], None] | None = None,
 ) -> Ballot:
     """Store a voter's ballot for a squad in a round, replacing their earlier answers.
 
-    A caller that has just read the round's cards passes their ids, which saves reading them again.
+    The voter is "user:<id>" or "guest:<id>"; only a keyed hash of it is stored. A squad never
+    has more ballots than members, whichever way they came. A caller that has just read the
+    round's cards passes their ids, which saves reading them again; on_new runs, in the same
+    transaction, when the voter had no ballot yet.
     """
     with transaction.atomic():
         if round.tribe_id != squad.tribe_id:
@@ -111,7 +130,17 @@ def ballot_submit(
         if any(answer.card_id not in card_ids for answer in answers):
             raise BallotRejected("This ballot names a card that is not part of this health check.")
 
-        ballot, _ = Ballot.objects.get_or_create(round=round, squad=squad, voter_key=voter_key)
+        voter_key = Ballot.key_for(part=part, voter=voter)
+        ballot = Ballot.objects.filter(round=round, squad=squad, voter_key=voter_key).first()
+        if ballot is None:
+            if part.ballot_count >= part.member_count:
+                raise BallotRejected(
+                    f"{squad.name} already has a ballot for each of its {part.member_count} members, "
+                    "so no more can be added. Ask your coach if this looks wrong."
+                )
+            if on_new is not None:
+                on_new()
+            ballot = Ballot.objects.create(round=round, squad=squad, voter_key=voter_key)
         # An upsert keeps concurrent saves of the same ballot from colliding on (ballot, card).
         Answer.objects.bulk_create(
             [
@@ -271,34 +300,54 @@ def card_delete(*, card: HealthCard) -> None:
     card.delete()
 
 
-def invite_create(
-    *, round: Round, squad: Squad, created_by: AbstractBaseUser, cap: int | None = None
-) -> InviteLink:
-    """A workshop link for one squad in an open round; by default it accepts one ballot per member."""
+def invite_create(*, round: Round, squad: Squad, created_by: AbstractBaseUser, kind: str) -> InviteLink:
+    """The squad's live workshop link of this kind in an open round: the one there is, or a new one."""
     if not round.accepts_votes():
-        raise RoundRejected("Invite links are for open rounds.")
+        raise RoundRejected("Workshop links are for open rounds.")
     if squad.tribe_id != round.tribe_id:
         raise RoundRejected("This squad does not take part in this round.")
     if RoundSquad.objects.filter(round=round, squad=squad, state=RoundSquad.State.CLOSED).exists():
         raise RoundRejected(f"{squad.name} has finished this round.")
-    if cap is None:
-        cap = max(1, SquadRole.objects.members().filter(squad=squad).count())
-    return InviteLink.objects.create(round=round, squad=squad, cap=cap, created_by=created_by)
+    RoundSquad.objects.get_or_create(round=round, squad=squad)
+    live = InviteLink.objects.filter(round=round, squad=squad, kind=kind, revoked=False).first()
+    if live is not None:
+        return live
+    return InviteLink.objects.create(round=round, squad=squad, kind=kind, created_by=created_by)
 
 
-@transaction.atomic
-def guest_ballot_submit(*, invite: InviteLink, guest_id: str, answers: list[AnswerInput]) -> Ballot:
-    """Store a workshop guest's ballot; a first ballot uses up one place on the link."""
-    key = Ballot.key_for(round_id=invite.round_id, squad_id=invite.squad_id, voter=f"guest:{guest_id}")
-    link = InviteLink.objects.select_for_update().get(pk=invite.pk)
-    if link.revoked:
-        raise BallotRejected("This invite link has been withdrawn.")
-    if not Ballot.objects.filter(round_id=link.round_id, squad_id=link.squad_id, voter_key=key).exists():
-        if link.used >= link.cap:
-            raise BallotRejected(f"This invite link has already taken its {link.cap} ballots.")
-        link.used += 1
-        link.save(update_fields=["used"])
-    return ballot_submit(round=link.round, squad=link.squad, voter_key=key, answers=answers)
+def invite_is_live(invite: InviteLink) -> bool:
+    """Whether a link still works: not withdrawn, its squad still voting, its maker still supporting it."""
+    from .access import squads_for_inviter
+
+    if invite.revoked or not invite.round.accepts_votes() or invite.created_by is None:
+        return False
+    if RoundSquad.objects.filter(
+        round=invite.round, squad=invite.squad, state=RoundSquad.State.CLOSED
+    ).exists():
+        return False
+    return squads_for_inviter(invite.created_by, invite.round).filter(pk=invite.squad_id).exists()
+
+
+def guest_ballot_submit(
+    *, invite: InviteLink, guest_id: str, answers: list[AnswerInput], card_ids: set[int] | None = None
+) -> Ballot:
+    """Store the ballot of a guest who came through an open link; a first ballot counts on the link."""
+    with transaction.atomic():
+        link = InviteLink.objects.select_for_update().get(pk=invite.pk)
+        if link.revoked or link.kind != InviteLink.Kind.OPEN:
+            raise BallotRejected("This workshop link has been withdrawn.")
+
+        def count_on_link() -> None:
+            InviteLink.objects.filter(pk=link.pk).update(used=F("used") + 1)
+
+        return ballot_submit(
+            round=invite.round,
+            squad=invite.squad,
+            voter=f"guest:{guest_id}",
+            answers=answers,
+            card_ids=card_ids,
+            on_new=count_on_link,
+        )
 
 
 def reminders_send(*, days: int, now: datetime | None = None) -> int:
@@ -322,16 +371,24 @@ def reminders_send(*, days: int, now: datetime | None = None) -> int:
         .exclude(user__reminder_preference__enabled=False)
         .select_related("user", "squad")
     )
-    finished = set(
-        RoundSquad.objects.filter(round__in=rounds, state=RoundSquad.State.CLOSED).values_list(
-            "round_id", "squad_id"
-        )
+    # Every squad of the tribe takes part, even one added while the round was open.
+    RoundSquad.objects.bulk_create(
+        [
+            RoundSquad(round=rnd, squad=squad)
+            for rnd in rounds
+            for squad in Squad.objects.filter(tribe=rnd.tribe_id)
+        ],
+        ignore_conflicts=True,
     )
+    parts = {
+        (part.round_id, part.squad_id): part
+        for part in RoundSquad.objects.filter(round__in=rounds, state=RoundSquad.State.OPEN)
+    }
     waiting = {
-        Ballot.key_for_user(round_id=rnd.pk, squad_id=role.squad_id, user_id=role.user_id): (rnd, role)
+        Ballot.key_for_user(part=parts[(rnd.pk, role.squad_id)], user_id=role.user_id): (rnd, role)
         for rnd in rounds
         for role in roles
-        if role.squad.tribe_id == rnd.tribe_id and (rnd.pk, role.squad_id) not in finished
+        if role.squad.tribe_id == rnd.tribe_id and (rnd.pk, role.squad_id) in parts
     }
     voted = set(Ballot.objects.filter(voter_key__in=list(waiting)).values_list("voter_key", flat=True))
     reminded_today = set(ReminderLog.objects.filter(sent_on=today).values_list("user_id", flat=True))
@@ -344,9 +401,11 @@ def reminders_send(*, days: int, now: datetime | None = None) -> int:
     for items in pending.values():
         user = items[0][1].user
         with transaction.atomic():
-            _, created = ReminderLog.objects.get_or_create(user=user, sent_on=today)
-            if not created:
+            if ReminderLog.objects.select_for_update().filter(user=user, sent_on=today).exists():
                 continue
+            ReminderLog.objects.bulk_create(
+                [ReminderLog(user=user, round=rnd, sent_on=today) for rnd, _ in items], ignore_conflicts=True
+            )
             lines = [
                 f"- {rnd.title}, {role.squad.name}: closes {local_time(rnd.closes_at)}\n"
                 f"  {settings.SITE_URL}{reverse('surveys:vote', args=[rnd.pk, role.squad.slug])}"

@@ -8,11 +8,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db.models import Avg, Case, Count, FloatField, Q, Value, When
+from django.db.models import Avg, Case, Count, FloatField, Q, Sum, Value, When
 
 from .models import (
     Answer,
     Ballot,
+    InviteLink,
     Result,
     RoundCard,
     SquadRole,
@@ -76,6 +77,12 @@ def freeze_squad(part: RoundSquad, rnd: Round) -> list[Result]:
     """Write one squad's results of a round, one row per card the round asks."""
     aggregates = _answer_aggregates(rnd, part.squad_id)
     ballots = Ballot.objects.filter(round=rnd, squad_id=part.squad_id).count()
+    through_open_links = (
+        InviteLink.objects.filter(round=rnd, squad_id=part.squad_id, kind=InviteLink.Kind.OPEN).aggregate(
+            n=Sum("used")
+        )["n"]
+        or 0
+    )
     members = SquadRole.objects.members().filter(squad_id=part.squad_id).values("user_id").distinct().count()
     before = previous_round(rnd)
     previous = {}
@@ -107,6 +114,7 @@ def freeze_squad(part: RoundSquad, rnd: Round) -> list[Result]:
                 # A member who left after voting still counts as having voted.
                 members=max(members, ballots),
                 ballots=ballots,
+                open_link_ballots=min(through_open_links, ballots),
                 previous_score=earlier.score if earlier else None,
                 previous_voters=earlier.voters if earlier else 0,
             )

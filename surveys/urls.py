@@ -26,6 +26,7 @@ urlpatterns = [
     path("rounds/<id:round_id>/squads/<slug:squad_slug>/vote/", vote.vote, name="vote"),
     path("rounds/<id:round_id>/squads/<slug:squad_slug>/guest/", vote.guest_vote, name="guest-vote"),
     path("join/<str:token>/", vote.join, name="join"),
+    path("guest/forget/", vote.guest_forget, name="guest-forget"),
     path("tribes/<slug:slug>/", results.tribe_dashboard, name="tribe-dashboard"),
     path("tribes/<slug:slug>/export.csv", results.tribe_export, name="tribe-export"),
     path("tribes/<slug:slug>/trends/", coach.tribe_trends, name="tribe-trends"),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
@@ -82,3 +83,9 @@ def charlie(db):
     user = make_user("charlie")
     add_member(make_squad(other, "Search"), user)
     return user
+
+
+@pytest.fixture
+def closing_soon(tribe, cards):
+    """An open round that closes within the reminder window."""
+    return make_round(tribe, "Closing soon", opens_in=timedelta(days=-10), lasts=timedelta(days=11))

@@ -74,10 +74,11 @@ TRENDS = {"i": "improving", "s": "stable", "w": "worse", "-": ""}
 
 def cast(rnd: Round, squad: Squad, card: HealthCard, colours: str, trends: str = "", comments=()) -> None:
     """Cast one ballot per letter of colours ("ggyr"), each answering one card, with trends ("iisw")."""
-    from surveys.models import Answer, Ballot
+    from surveys.models import Answer, Ballot, RoundSquad
 
+    part, _ = RoundSquad.objects.get_or_create(round=rnd, squad=squad)
     for index, letter in enumerate(colours):
-        key = Ballot.key_for(round_id=rnd.pk, squad_id=squad.pk, voter=f"test:{index}")
+        key = Ballot.key_for(part=part, voter=f"test:{index}")
         ballot, _ = Ballot.objects.get_or_create(round=rnd, squad=squad, voter_key=key)
         Answer.objects.create(
             ballot=ballot,

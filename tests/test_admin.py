@@ -7,7 +7,7 @@ from django.urls import reverse
 from surveys.models import Answer, Ballot, HealthCard, Tribe
 from surveys.services import AnswerInput, ballot_submit
 
-from .factories import make_user
+from .factories import add_member, make_user
 
 
 @pytest.fixture
@@ -44,8 +44,7 @@ def test_a_tribe_created_in_the_admin_gets_the_default_deck(staff):
 
 
 def test_a_card_with_answers_offers_no_delete(staff, open_round, squad, cards):
-    ballot_submit(
-        round=open_round, squad=squad, voter_key="k" * 64, answers=[AnswerInput(cards[0].pk, "red")]
-    )
+    add_member(squad, make_user())
+    ballot_submit(round=open_round, squad=squad, voter="test:k", answers=[AnswerInput(cards[0].pk, "red")])
     response = staff.get(reverse("admin:surveys_healthcard_delete", args=[cards[0].pk]))
     assert response.status_code == 403

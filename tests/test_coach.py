@@ -131,8 +131,8 @@ def test_tribe_trends_show_the_tribe_column_over_time(client, lead, tribe, cards
 def test_comments_for_coaches_only_from_squads_that_reached_the_minimum(client, lead, tribe, squad, cards):
     fraud = make_squad(tribe, "Fraud")
     rnd = make_past_round(tribe)
-    cast(rnd, squad, cards[0], "ggg", comments=["zest", "", "apple"])
-    cast(rnd, fraud, cards[0], "gg", comments=["secret"])
+    cast(rnd, squad, cards[0], "ggggg", comments=["zest", "", "apple"])
+    cast(rnd, fraud, cards[0], "gggg", comments=["secret"])  # colours show, comments need 5
     rnd.close()
     client.force_login(lead)
     html = client.get(reverse("surveys:tribe-comments", args=[tribe.slug])).content.decode()

@@ -116,8 +116,14 @@ def test_nothing_shows_while_a_round_is_open(client, lead, alice, tribe, squad, 
     assert b"Still open" not in client.get(squad_url(squad)).content
 
 
-def test_the_squad_page_shows_distribution_change_and_comments(client, alice, history, squad, cards):
+def test_the_squad_page_shows_distribution_change_and_comments(
+    client, alice, history, squad, cards, settings
+):
     client.force_login(alice)
+    html = client.get(squad_url(squad)).content.decode()
+    # Three people answered: colours show, comments wait for the comment minimum (5 by default).
+    assert "Comments show when at least 5 people answered." in html and "Alpha release" not in html
+    settings.HEALTHCHECK_MIN_COMMENT_RESPONSES = 3
     html = client.get(squad_url(squad)).content.decode()
     assert "0 green · 3 yellow · 0 red (3 answers)" in html
     assert "Change since 2026 Q2:" in html and "▼ \u22121.00" in html
@@ -132,7 +138,7 @@ def test_the_squad_page_hides_cards_below_the_minimum(client, history, cards, tr
     add_member(fraud, member)
     client.force_login(member)
     html = client.get(squad_url(fraud)).content.decode()
-    assert "Fewer than 3 people answered this card (2)" in html
+    assert "Fewer than 3 people answered this card, so" in html and "(2)" not in html
     assert "Hidden remark" not in html
 
 
@@ -152,7 +158,7 @@ def test_the_csv_applies_the_minimum_and_neutralises_formulas(client, lead, trib
         for value in row:
             assert value[:1] not in ("=", "+", "-", "@"), row
     hidden = next(r for r in rows if r[1] == "'=HYPERLINK(1)" and r[2] == "'@SUM(A1)")
-    assert hidden[-1] == "not enough votes"
+    assert hidden[-2] == "fewer than 3 answered"
     assert hidden[5:10] == ["", "", "", "", ""]
 
 
@@ -259,5 +265,6 @@ def test_page_queries_stay_fixed_as_squads_and_rounds_grow(client, lead, tribe, 
     assert small["dashboard"] == 9
     assert count_queries(client, urls["dashboard"]) == 7
     # session, user, squad roles, tribe roles, the squad (the lead is not in it), rounds, results
-    # (the round and its history), comments, actions (none here)
-    assert small["squad"] == 9
+    # (the round and its history), actions (none here); no comments query, as no card reached
+    # the comment minimum
+    assert small["squad"] == 8

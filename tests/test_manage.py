@@ -12,7 +12,7 @@ from django.utils import timezone
 from surveys.models import HealthCard, Round, RoundCard, TribeRole
 from surveys.services import AnswerInput, ballot_submit
 
-from .factories import add_tribe_role, make_round, make_user
+from .factories import add_member, add_tribe_role, make_round, make_user
 
 
 def local(moment) -> str:
@@ -126,9 +126,8 @@ def test_opening_a_round_that_would_overlap_is_refused(manager, tribe):
 
 
 def test_cards_cannot_change_once_someone_has_voted(manager, open_round, squad, cards):
-    ballot_submit(
-        round=open_round, squad=squad, voter_key="v" * 64, answers=[AnswerInput(cards[0].pk, "green")]
-    )
+    add_member(squad, make_user())
+    ballot_submit(round=open_round, squad=squad, voter="test:v", answers=[AnswerInput(cards[0].pk, "green")])
     data = round_data(cards[:3], title=open_round.title)
     data["opens_at"], data["closes_at"] = local(open_round.opens_at), local(open_round.closes_at)
     response = manager.post(reverse("surveys:round-edit", args=[open_round.pk]), data)
@@ -203,9 +202,8 @@ def test_the_lead_adds_edits_reorders_and_retires_cards(manager, tribe, cards):
 def test_a_used_card_is_never_deleted_and_renaming_keeps_its_history(
     manager, tribe, open_round, squad, cards
 ):
-    ballot_submit(
-        round=open_round, squad=squad, voter_key="v" * 64, answers=[AnswerInput(cards[0].pk, "green")]
-    )
+    add_member(squad, make_user())
+    ballot_submit(round=open_round, squad=squad, voter="test:v", answers=[AnswerInput(cards[0].pk, "green")])
     response = manager.post(
         reverse("surveys:card-change", args=[cards[0].pk]), {"action": "delete"}, follow=True
     )

@@ -92,13 +92,20 @@ def test_ballots_hold_no_person_and_no_time():
 
 
 def test_voter_keys_differ_per_round_and_squad_and_hide_the_person(settings):
-    key = Ballot.key_for_user(round_id=1, squad_id=1, user_id=7)
+    from surveys.models import RoundSquad, new_secret
+
+    part = RoundSquad(round_id=1, squad_id=1, secret=new_secret())
+    key = Ballot.key_for_user(part=part, user_id=7)
     assert len(key) == 64 and key != "7"
-    assert key == Ballot.key_for_user(round_id=1, squad_id=1, user_id=7)
-    assert key != Ballot.key_for_user(round_id=2, squad_id=1, user_id=7)
-    assert key != Ballot.key_for_user(round_id=1, squad_id=2, user_id=7)
+    assert key == Ballot.key_for_user(part=part, user_id=7)
+    assert key != Ballot.key_for_user(part=RoundSquad(round_id=2, squad_id=1, secret=part.secret), user_id=7)
+    assert key != Ballot.key_for_user(part=RoundSquad(round_id=1, squad_id=2, secret=part.secret), user_id=7)
+    # Both secrets count: the part's own, and BALLOT_SECRET.
+    assert key != Ballot.key_for_user(part=RoundSquad(round_id=1, squad_id=1, secret=new_secret()), user_id=7)
     settings.BALLOT_SECRET = "another secret"
-    assert key != Ballot.key_for_user(round_id=1, squad_id=1, user_id=7)
+    assert key != Ballot.key_for_user(part=part, user_id=7)
+    with pytest.raises(ValueError):
+        Ballot.key_for_user(part=RoundSquad(round_id=1, squad_id=1, secret=""), user_id=7)
 
 
 def test_voting_status_follows_state_and_times(tribe):

@@ -4,27 +4,23 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from surveys.models import Ballot, ReminderPreference, Round
+from surveys.models import ReminderPreference, Round
 from surveys.services import AnswerInput, ballot_submit, reminders_send
 
 from .factories import add_member, make_round, make_user
 
 
-@pytest.fixture
-def closing_soon(tribe, cards):
-    return make_round(tribe, "Closing soon", opens_in=timedelta(days=-10), lasts=timedelta(days=11))
-
-
 def vote(rnd, squad, user, cards) -> None:
-    key = Ballot.key_for_user(round_id=rnd.pk, squad_id=squad.pk, user_id=user.pk)
     ballot_submit(
-        round=rnd, squad=squad, voter_key=key, answers=[AnswerInput(cards[0].pk, "red", "worse", "Ouch")]
+        round=rnd,
+        squad=squad,
+        voter=f"user:{user.pk}",
+        answers=[AnswerInput(cards[0].pk, "red", "worse", "Ouch")],
     )
 
 

@@ -24,6 +24,7 @@ from .test_settings import ROOT
 PRODUCTION = {
     "DEBUG": "false",
     "SECRET_KEY": "q8Xv!t2#Lr0b9Zs$Wm4e&Kp7Uy1Nc6Hd3Gf5Jh8Bw0Vx2Tz4Qa6Sd8Fg0Hj2Kl4",
+    "BALLOT_SECRET": "Yh3kP0-vQ9sN2mW7xR4tZ1cL8bF6gD5jA0eU3iO7yT2",
     "ALLOWED_HOSTS": "health.example.com",
     "HSTS_PRELOAD": "true",
 }
@@ -31,7 +32,14 @@ PRODUCTION = {
 
 def production_env() -> dict[str, str]:
     """The documented production variables, and nothing the test run itself set."""
-    dropped = ("DEBUG", "SECRET_KEY", "HTTPS", "DJANGO_ALLOW_ASYNC_UNSAFE", "DJANGO_SETTINGS_MODULE")
+    dropped = (
+        "DEBUG",
+        "SECRET_KEY",
+        "BALLOT_SECRET",
+        "HTTPS",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+        "DJANGO_SETTINGS_MODULE",
+    )
     return {k: v for k, v in os.environ.items() if k not in dropped} | PRODUCTION
 
 

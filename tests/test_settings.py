@@ -15,7 +15,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def start(**env: str) -> subprocess.CompletedProcess:
     """Start Django in a fresh process with these environment variables."""
-    clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "DATABASE_URL")}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SECRET_KEY", "BALLOT_SECRET", "DEBUG", "DATABASE_URL")
+    }
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
         env={**clean, "DJANGO_SETTINGS_MODULE": "healthcheck.settings", **env},
@@ -34,7 +38,21 @@ def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off():
     result = start(DEBUG="false")
     assert result.returncode != 0
     assert "SECRET_KEY must be set when DEBUG is off" in result.stderr
-    assert start(DEBUG="false", SECRET_KEY="s" * 50).returncode == 0
+    assert start(DEBUG="false", SECRET_KEY="s" * 50, BALLOT_SECRET="b" * 43).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("ballot_secret", "message"),
+    [
+        ("", "BALLOT_SECRET must be set when DEBUG is off"),
+        ("s" * 50, "BALLOT_SECRET must differ from SECRET_KEY"),
+        ("short-secret", "BALLOT_SECRET must be at least 32 random bytes"),
+    ],
+)
+def test_production_needs_its_own_strong_ballot_secret(ballot_secret, message):
+    result = start(DEBUG="false", SECRET_KEY="s" * 50, BALLOT_SECRET=ballot_secret)
+    assert result.returncode != 0
+    assert message in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -42,7 +60,9 @@ def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off():
     [
         ("DEBUG", "maybe", "DEBUG must be true or false"),
         ("MIN_RESPONSES", "three", "MIN_RESPONSES must be a whole number"),
-        ("MIN_RESPONSES", "0", "MIN_RESPONSES must be at least 1"),
+        ("MIN_RESPONSES", "1", "MIN_RESPONSES must be at least 2"),
+        ("MIN_COMMENT_RESPONSES", "2", "MIN_COMMENT_RESPONSES must not be below MIN_RESPONSES"),
+        ("TRUSTED_PROXIES", "10.0.0.0/33", "TRUSTED_PROXIES must list addresses or networks"),
         ("LIGHT_GREEN_AT", "high", "LIGHT_GREEN_AT must be a number"),
         ("LIGHT_RED_BELOW", "1.8", "LIGHT_RED_BELOW must not be above LIGHT_GREEN_AT"),
         ("TIME_ZONE", "Mars/Olympus", "TIME_ZONE 'Mars/Olympus' is not a known time zone"),

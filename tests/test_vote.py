@@ -164,21 +164,24 @@ def test_votes_are_accepted_only_while_the_round_is_open(
     assert Ballot.objects.count() == 0
 
 
-def test_a_closed_round_keeps_the_ballot_as_it_was(voter, open_round, squad, cards):
+def test_a_closed_round_keeps_the_ballot_and_forgets_the_voter(voter, open_round, squad, cards):
     voter.post(vote_url(open_round, squad), ballot_data(cards, "green"))
+    assert voter.get(vote_url(open_round, squad)).content.count(b'value="green" checked') == 11
     open_round.close()
     before = stored_answers()
     response = voter.post(vote_url(open_round, squad), ballot_data(cards, "red"))
     assert response.status_code == 409
     assert stored_answers() == before
-    assert voter.get(vote_url(open_round, squad)).content.count(b'value="green" checked') == 11
+    # After close, nobody can find whose ballot is whose, the voter included.
+    page = voter.get(vote_url(open_round, squad)).content
+    assert b"checked" not in page and b"has finished this health check" in page
 
 
 def test_the_service_rejects_a_ballot_that_arrives_after_close(open_round, squad, cards):
     answers = [AnswerInput(card_id=cards[0].pk, colour="green")]
     later = open_round.closes_at + timedelta(seconds=1)
     with pytest.raises(BallotRejected, match="has closed"):
-        ballot_submit(round=open_round, squad=squad, voter_key="a" * 64, answers=answers, now=later)
+        ballot_submit(round=open_round, squad=squad, voter="test:a", answers=answers, now=later)
     assert Ballot.objects.count() == 0
 
 
@@ -186,7 +189,7 @@ def test_the_service_rejects_a_squad_of_another_tribe(open_round, cards, charlie
     other_squad = charlie.squad_roles.get().squad
     answers = [AnswerInput(card_id=cards[0].pk, colour="green")]
     with pytest.raises(BallotRejected, match="does not take part"):
-        ballot_submit(round=open_round, squad=other_squad, voter_key="a" * 64, answers=answers)
+        ballot_submit(round=open_round, squad=other_squad, voter="test:a", answers=answers)
 
 
 def test_it_checks_access(client, open_round, squad, cards, charlie, coach, lead):

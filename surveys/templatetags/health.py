@@ -104,6 +104,8 @@ def matrix_cell(cell, compare: bool, min_responses: int) -> str:
     changed = compare and cell.previous_light and cell.previous_light != cell.light
     parts = [_light(cell.light), " ", _arrow(cell.arrow)]
     parts.append(f'<div class="cell-meta">{int(cell.voters)} of {int(cell.members)} answered</div>')
+    if cell.open_link_ballots:
+        parts.append(f'<div class="cell-meta">{int(cell.open_link_ballots)} through an open link</div>')
     if cell.split:
         parts.append('<div class="marker"><span aria-hidden="true">⇆</span> split</div>')
     if cell.divergence:

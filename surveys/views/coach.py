@@ -183,11 +183,11 @@ def tribe_comments(request: HttpRequest, slug: str) -> HttpResponse:
         "round": rnd,
         "squads": squads,
         "cards": [],
-        "min_responses": settings.HEALTHCHECK_MIN_RESPONSES,
+        "min_comment_responses": settings.HEALTHCHECK_MIN_COMMENT_RESPONSES,
     }
     if rnd is not None:
         results = list(Result.objects.filter(round=rnd, squad__in=squads).select_related("card"))
-        shown = {(r.squad_id, r.card_id) for r in results if r.visible}
+        shown = {(r.squad_id, r.card_id) for r in results if r.comments_visible}
         comments: dict[tuple[int, int], list[str]] = {}
         for card_id, squad_id, text in (
             Answer.objects.filter(ballot__round=rnd, ballot__squad__in=squads)

@@ -45,6 +45,7 @@ from ..services import (
     card_retire,
     card_update,
     invite_create,
+    invite_is_live,
     round_create,
     round_delete,
     round_update,
@@ -325,12 +326,15 @@ def invite_new(request: HttpRequest, round_id: int) -> HttpResponse:
         )
     try:
         invite = invite_create(
-            round=rnd, squad=form.cleaned_data["squad"], cap=form.cleaned_data["cap"], created_by=request.user
+            round=rnd,
+            squad=form.cleaned_data["squad"],
+            kind=form.cleaned_data["kind"],
+            created_by=request.user,
         )
     except RoundRejected as exc:
         messages.error(request, str(exc))
         return redirect("surveys:manage")
-    audit(AuditEvent.Action.INVITE_CREATED, invite, request=request, cap=invite.cap)
+    audit(AuditEvent.Action.INVITE_CREATED, invite, request=request, kind=invite.kind)
     return redirect("surveys:invite-detail", invite_id=invite.pk)
 
 
@@ -343,7 +347,7 @@ def invite_detail(request: HttpRequest, invite_id: int) -> HttpResponse:
     qr = segno.make(url, error="m").svg_inline(
         scale=8, border=2, omitsize=True, title=f"Invite link for {invite.squad.name}"
     )
-    ctx = {"invite": invite, "url": url, "qr": qr, "status": invite.round.voting_status()}
+    ctx = {"invite": invite, "url": url, "qr": qr, "live": invite_is_live(invite)}
     return render(request, "surveys/manage/invite.html", ctx)
 
 

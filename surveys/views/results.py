@@ -107,14 +107,16 @@ def tribe_export(request: HttpRequest, slug: str) -> HttpResponse:
             "measured change",
             "split",
             "note",
+            "open-link ballots",
         ]
     )
+    hidden = f"fewer than {settings.HEALTHCHECK_MIN_RESPONSES} answered"
     trend_words = {"up": "improving", "flat": "stable", "down": "getting worse", None: ""}
     for row in matrix.rows:
         for squad, cell in zip(matrix.squads, row.cells, strict=True):
             if cell is None or not cell.visible:
                 members = cell.members if cell else ""
-                values = [members, "", "", "", "", "", "", "", "", "", "not enough votes"]
+                values = [members, "", "", "", "", "", "", "", "", "", hidden]
             else:
                 previous = cell.previous_score if cell.change is not None else None
                 values = [
@@ -131,7 +133,10 @@ def tribe_export(request: HttpRequest, slug: str) -> HttpResponse:
                     cell.divergence,
                 ]
             voters = cell.voters if cell is not None and cell.visible else ""
-            writer.writerow(_neutralise(v) for v in [rnd.title, squad.name, row.card.name, voters, *values])
+            through_link = cell.open_link_ballots if cell is not None else ""
+            writer.writerow(
+                _neutralise(v) for v in [rnd.title, squad.name, row.card.name, voters, *values, through_link]
+            )
         t = row.tribe
         if t is None:  # the round is still open: no tribe column yet
             continue
@@ -153,6 +158,7 @@ def tribe_export(request: HttpRequest, slug: str) -> HttpResponse:
                 f"{t.change_direction} (same {t.compared} squads)" if t.change_direction else "",
                 "",
                 "possible systemic issue" if row.systemic else "",
+                "",
             ]
         )
     return response
@@ -194,7 +200,9 @@ def _squad_results(squad: Squad, rnd: Round, rounds: list[Round]) -> list[dict]:
     comments: dict[int, list[str]] = {}
     for card_id, text in (
         Answer.objects.filter(
-            ballot__round=rnd, ballot__squad=squad, card_id__in=[r.card_id for r in current if r.visible]
+            ballot__round=rnd,
+            ballot__squad=squad,
+            card_id__in=[r.card_id for r in current if r.comments_visible],
         )
         .exclude(comment="")
         .order_by("card_id", "comment")
@@ -265,6 +273,7 @@ def squad_page(request: HttpRequest, slug: str) -> HttpResponse:
         "access": access,
         "can_edit": access.is_member or access.is_coach,
         "min_responses": settings.HEALTHCHECK_MIN_RESPONSES,
+        "min_comment_responses": settings.HEALTHCHECK_MIN_COMMENT_RESPONSES,
         "results": results,
         "participation": results[0]["result"] if results else None,
         "actions": _action_views(squad, rounds),

@@ -12,7 +12,7 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ..access import get_squad_for_member, roles_of
 from ..forms import COLOUR_HINTS, BallotForm
@@ -29,7 +29,7 @@ from ..models import (
 )
 from ..ratelimit import client_address, hit, hits_in_window
 from ..selectors import round_cards
-from ..services import AnswerInput, BallotRejected, ballot_submit, guest_ballot_submit
+from ..services import AnswerInput, BallotRejected, ballot_submit, guest_ballot_submit, invite_is_live
 
 GUEST_COOKIE = "hc_guest"
 GUEST_SALT = "surveys.guest"
@@ -54,17 +54,15 @@ def home(request: HttpRequest) -> HttpResponse:
         .annotate(card_count=Count("round_cards"))
         .order_by("closes_at", "title")
     )
-    finished = set(
-        RoundSquad.objects.filter(round__in=rounds, state=RoundSquad.State.CLOSED).values_list(
-            "round_id", "squad_id"
-        )
-    )
+    parts = {(p.round_id, p.squad_id): p for p in RoundSquad.objects.filter(round__in=rounds)}
     checks = []
     for rnd in rounds:
         for squad in sorted(squads, key=lambda s: s.name):
-            if squad.tribe_id == rnd.tribe_id and (rnd.pk, squad.pk) not in finished:
-                key = Ballot.key_for_user(round_id=rnd.pk, squad_id=squad.pk, user_id=request.user.pk)
-                checks.append({"round": rnd, "squad": squad, "key": key, "upcoming": rnd.opens_at > now})
+            part = parts.get((rnd.pk, squad.pk))
+            if squad.tribe_id != rnd.tribe_id or (part is not None and part.state == RoundSquad.State.CLOSED):
+                continue
+            key = Ballot.key_for_user(part=part, user_id=request.user.pk) if part is not None else ""
+            checks.append({"round": rnd, "squad": squad, "key": key, "upcoming": rnd.opens_at > now})
     answered = {}
     if checks:
         answered = dict(
@@ -91,9 +89,13 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "surveys/home.html", ctx)
 
 
-def _status(rnd: Round, squad: Squad) -> str:
+def _part(rnd: Round, squad: Squad) -> RoundSquad | None:
+    return RoundSquad.objects.filter(round=rnd, squad=squad).first()
+
+
+def _status(rnd: Round, part: RoundSquad | None) -> str:
     """Whether this squad can vote in the round now: "open", "not-yet-open", "closed" or "finished"."""
-    if RoundSquad.objects.filter(round=rnd, squad=squad, state=RoundSquad.State.CLOSED).exists():
+    if part is not None and part.state == RoundSquad.State.CLOSED:
         return "finished"
     return rnd.voting_status()
 
@@ -102,8 +104,9 @@ def ballot_page(
     request: HttpRequest,
     round_id: int,
     squad: Squad,
-    voter_key: str,
+    voter: str,
     submit: Callable[[Round, list[AnswerInput], set[int]], object],
+    guest: bool = False,
 ) -> HttpResponse:
     """The voting page for one voter (a member or a workshop guest): show, check and save the ballot.
 
@@ -124,7 +127,7 @@ def ballot_page(
             except BallotRejected as exc:
                 form.add_error(None, str(exc))
                 http_status = 409
-                status = _status(rnd, squad)
+                status = _status(rnd, _part(rnd, squad))
             else:
                 no_colour, no_trend = form.missing()
                 answered = len(cards) - len(no_colour)
@@ -133,10 +136,14 @@ def ballot_page(
                     messages.warning(request, f"Still to answer: {_names(no_colour)}.")
                 if no_trend:
                     messages.info(request, f"No trend chosen yet for: {_names(no_trend)}.")
-                return redirect(request.path)
+                return redirect(request.path + ("?saved=1" if guest else ""))
     else:
-        status = _status(rnd, squad)
-        answers = Answer.objects.filter(ballot__round=rnd, ballot__squad=squad, ballot__voter_key=voter_key)
+        part = _part(rnd, squad)
+        status = _status(rnd, part)
+        answers = []
+        if part is not None and part.state == RoundSquad.State.OPEN:
+            key = Ballot.key_for(part=part, voter=voter)
+            answers = Answer.objects.filter(ballot__round=rnd, ballot__squad=squad, ballot__voter_key=key)
         form = BallotForm(cards, answers=answers)
     ctx = {
         "round": rnd,
@@ -144,6 +151,8 @@ def ballot_page(
         "form": form,
         "status": status,
         "posted": request.method == "POST",
+        "guest": guest,
+        "saved": guest and request.GET.get("saved") == "1" and status == "open",
         "card_fields": form.card_fields(),
         "answered": form.answered_count(),
         "total": len(cards),
@@ -157,19 +166,21 @@ def ballot_page(
 @require_http_methods(["GET", "POST"])
 def vote(request: HttpRequest, round_id: int, squad_slug: str) -> HttpResponse:
     squad = get_squad_for_member(request, squad_slug)
-    key = Ballot.key_for_user(round_id=round_id, squad_id=squad.pk, user_id=request.user.pk)
+    voter = f"user:{request.user.pk}"
     return ballot_page(
         request,
         round_id,
         squad,
-        key,
+        voter,
         lambda rnd, answers, card_ids: ballot_submit(
-            round=rnd, squad=squad, voter_key=key, answers=answers, card_ids=card_ids
+            round=rnd, squad=squad, voter=voter, answers=answers, card_ids=card_ids
         ),
     )
 
 
-# Workshop guests: an invite link is exchanged for a session, then a clean URL.
+# Workshop links. A sign-in link leads to the person's own ballot. An open link lets a guest
+# without an account vote once per browser: the link is exchanged for a signed cookie (never a
+# server session) and a clean URL, so the token leaves the address bar.
 
 
 def _problem(request: HttpRequest, title: str, text: str, status: int) -> HttpResponse:
@@ -179,8 +190,13 @@ def _problem(request: HttpRequest, title: str, text: str, status: int) -> HttpRe
     return response
 
 
-def _withdrawn(request: HttpRequest) -> HttpResponse:
-    return _problem(request, "This invite link was withdrawn", "Ask your coach for a new one.", 410)
+def _expired(request: HttpRequest) -> HttpResponse:
+    return _problem(
+        request,
+        "This workshop link no longer works",
+        "It was withdrawn, or the squad has finished this health check. Ask your coach if you still need to vote.",
+        410,
+    )
 
 
 def _too_many(request: HttpRequest) -> HttpResponse:
@@ -189,6 +205,40 @@ def _too_many(request: HttpRequest) -> HttpResponse:
         "Too many attempts",
         "Too many attempts came from your network. Please wait a few minutes and try again.",
         429,
+    )
+
+
+def _member_or_supporter(request: HttpRequest, invite: InviteLink) -> HttpResponse | None:
+    """Where a signed-in person who opens a link goes instead of a guest ballot, if anywhere.
+
+    A member goes to their own ballot: one person, one ballot, whatever the path. Whoever made
+    the link or supports the squad may not vote through it.
+    """
+    if not request.user.is_authenticated:
+        return None
+    roles = roles_of(request)
+    _, kinds = roles.squads.get(invite.squad.slug, (None, set()))
+    if SquadRole.Role.MEMBER in kinds:
+        messages.info(request, "You are a member of this squad: this is your own ballot.")
+        return redirect("surveys:vote", round_id=invite.round_id, squad_slug=invite.squad.slug)
+    supports = invite.created_by_id == request.user.pk or SquadRole.Role.COACH in kinds
+    if supports or invite.squad.tribe_id in roles.tribe_roles:
+        return _problem(
+            request,
+            "You run this workshop",
+            "People who support the squad do not vote through its workshop link.",
+            403,
+        )
+    return None
+
+
+def _guest_cookie(request: HttpRequest) -> dict | None:
+    value = request.get_signed_cookie(GUEST_COOKIE, default=None, salt=GUEST_SALT)
+    if not value:
+        return None
+    invite_id, _, guest_id = value.partition(":")
+    return (
+        {"invite": int(invite_id), "guest": guest_id} if invite_id.isascii() and invite_id.isdigit() else None
     )
 
 
@@ -207,30 +257,27 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         hit(failures, period=settings.RATE_LIMIT_PERIOD)
         return _problem(
             request,
-            "This invite link does not work",
+            "This workshop link does not work",
             "Check that you have the whole link, or ask your coach for a new one.",
             404,
         )
-    if invite.revoked:
-        return _withdrawn(request)
-    if invite.round.voting_status() == "closed":
-        return _problem(
-            request,
-            "This health check has closed",
-            "Thank you! Ballots can no longer be cast or changed.",
-            410,
-        )
-    invites = request.session.get(SESSION_KEY, {})
-    invites[f"{invite.round_id}:{invite.squad.slug}"] = invite.pk
-    request.session[SESSION_KEY] = invites
-    # The token leaves the address bar: the voting page has a clean URL.
+    if not invite_is_live(invite):
+        return _expired(request)
+    if invite.kind == InviteLink.Kind.SIGN_IN:
+        # Sign in (if needed), then one's own ballot; the vote page answers 404 to non-members.
+        return redirect("surveys:vote", round_id=invite.round_id, squad_slug=invite.squad.slug)
+    elsewhere = _member_or_supporter(request, invite)
+    if elsewhere is not None:
+        return elsewhere
     response = redirect("surveys:guest-vote", round_id=invite.round_id, squad_slug=invite.squad.slug)
-    if request.get_signed_cookie(GUEST_COOKIE, default=None, salt=GUEST_SALT) is None:
+    known = _guest_cookie(request)
+    if known is None or known["invite"] != invite.pk:
+        # The browser's guest identity, for this link only, until the round closes.
         response.set_signed_cookie(
             GUEST_COOKIE,
-            secrets.token_urlsafe(18),
+            f"{invite.pk}:{secrets.token_urlsafe(18)}",
             salt=GUEST_SALT,
-            max_age=180 * 24 * 3600,
+            max_age=max(60, int((invite.round.closes_at - timezone.now()).total_seconds())),
             secure=request.is_secure(),
             httponly=True,
             samesite="Lax",
@@ -240,31 +287,31 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def guest_vote(request: HttpRequest, round_id: int, squad_slug: str) -> HttpResponse:
-    invite_id = request.session.get(SESSION_KEY, {}).get(f"{round_id}:{squad_slug}")
-    guest_id = request.get_signed_cookie(GUEST_COOKIE, default=None, salt=GUEST_SALT)
+    _, kinds = roles_of(request).squads.get(squad_slug, (None, set()))
+    if SquadRole.Role.MEMBER in kinds:  # a member votes on their own ballot, whatever the path
+        return redirect("surveys:vote", round_id=round_id, squad_slug=squad_slug)
+    known = _guest_cookie(request)
     invite = (
-        InviteLink.objects.select_related("round", "squad__tribe")
-        .filter(pk=invite_id, round_id=round_id, squad__slug=squad_slug)
+        InviteLink.objects.select_related("round", "squad__tribe", "created_by")
+        .filter(pk=known["invite"], round_id=round_id, squad__slug=squad_slug, kind=InviteLink.Kind.OPEN)
         .first()
-        if invite_id and guest_id
+        if known
         else None
     )
     if invite is None:
         return _problem(
             request,
-            "Open your invite link first",
-            "This page works after you open the invite link your coach shared (or scan its QR code).",
+            "Open your workshop link first",
+            "This page works after you open the workshop link your coach shared (or scan its QR code).",
             403,
         )
-    if invite.revoked:
-        return _withdrawn(request)
-    key = Ballot.key_for(round_id=invite.round_id, squad_id=invite.squad_id, voter=f"guest:{guest_id}")
-    if (
-        request.method == "POST"
-        and not Ballot.objects.filter(
-            round_id=invite.round_id, squad_id=invite.squad_id, voter_key=key
-        ).exists()
-    ):
+    if not invite_is_live(invite):
+        return _expired(request)
+    elsewhere = _member_or_supporter(request, invite)
+    if elsewhere is not None:
+        return elsewhere
+    guest_id = known["guest"]
+    if request.method == "POST":
         new_ballots = hit(f"guest-ballots:{client_address(request)}", period=settings.RATE_LIMIT_PERIOD)
         if new_ballots > settings.RATE_LIMIT_GUEST_BALLOTS:
             return _too_many(request)
@@ -272,8 +319,24 @@ def guest_vote(request: HttpRequest, round_id: int, squad_slug: str) -> HttpResp
         request,
         invite.round_id,
         invite.squad,
-        key,
-        lambda _round, answers, _card_ids: guest_ballot_submit(
-            invite=invite, guest_id=guest_id, answers=answers
+        f"guest:{guest_id}",
+        lambda _round, answers, card_ids: guest_ballot_submit(
+            invite=invite, guest_id=guest_id, answers=answers, card_ids=card_ids
         ),
+        guest=True,
     )
+
+
+@require_POST
+def guest_forget(request: HttpRequest) -> HttpResponse:
+    """Forget this browser: its ballot stays, but nobody using it can open or change that ballot again."""
+    response = render(
+        request,
+        "surveys/guest_problem.html",
+        {
+            "title": "This browser is forgotten",
+            "text": "Your ballot stays counted. Thank you for taking part!",
+        },
+    )
+    response.delete_cookie(GUEST_COOKIE, samesite="Lax")
+    return response

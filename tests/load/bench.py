@@ -50,7 +50,7 @@ SERVER_ENV = server_env(
     DATABASE_URL,
     "bench-secret-key-for-loopback-measurements-only-0123456789",
     # Fixed, so that the seeded ballots stay reachable from one run to the next.
-    "bench-ballot-secret",
+    "bench-ballot-secret-for-loopback-measurements-only",
     REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
 )
 # Each page against the signed-in floor.

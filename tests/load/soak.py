@@ -174,7 +174,7 @@ def main() -> int:
     began = time.monotonic()
     log(f"preparing a fresh database for {VOTERS} voters")
     prepare_database()
-    from surveys.models import Answer, Ballot, Round, Squad
+    from surveys.models import Answer, Ballot, Round, RoundSquad, Squad
 
     rnd = Round.objects.get(title="Soak")
     squad = Squad.objects.get(slug="voters")
@@ -229,7 +229,7 @@ def main() -> int:
     cards = list(rnd.round_cards.order_by("position", "card__name").values_list("card_id", flat=True))
     for voter in voters:
         user_id = get_user_model().objects.get(username=voter.username).pk
-        key = Ballot.key_for_user(round_id=rnd.pk, squad_id=squad.pk, user_id=user_id)
+        key = Ballot.key_for_user(part=RoundSquad.objects.get(round=rnd, squad=squad), user_id=user_id)
         ballots = list(Ballot.objects.filter(round=rnd, squad=squad, voter_key=key))
         confirmed = [i for i, s in enumerate(voter.submissions) if s[2] == "302"]
         if not confirmed:

@@ -18,7 +18,17 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from surveys.models import Ballot, HealthCard, Round, RoundCard, Squad, SquadRole, Tribe, TribeRole
+from surveys.models import (
+    Ballot,
+    HealthCard,
+    Round,
+    RoundCard,
+    RoundSquad,
+    Squad,
+    SquadRole,
+    Tribe,
+    TribeRole,
+)
 from surveys.services import tribe_create
 
 PASSWORD = "bench"
@@ -124,6 +134,7 @@ class Command(BaseCommand):
                 if rnd.closes_at > now:
                     continue
                 closed_rounds.append(rnd)
+                parts = {p.squad_id: p for p in RoundSquad.objects.filter(round=rnd)}
                 for index, squad in enumerate(squads):
                     levels[squad.pk] = min(1.9, max(0.1, levels[squad.pk] + self.rng.uniform(-0.2, 0.2)))
                     voters = self.rng.sample(
@@ -131,7 +142,7 @@ class Command(BaseCommand):
                     )
                     for user in voters:
                         ballot_id = uuid.uuid4()
-                        key = Ballot.key_for_user(round_id=rnd.pk, squad_id=squad.pk, user_id=user.pk)
+                        key = Ballot.key_for_user(part=parts[squad.pk], user_id=user.pk)
                         ballot_rows.writerow([ballot_id, rnd.pk, squad.pk, key])
                         counts["ballots"] += 1
                         for card in cards:

@@ -236,12 +236,9 @@ class Command(BaseCommand):
         voters = rng.sample(eligible, min(count, len(eligible)))
         ballots, answers = [], []
         systemic_card, systemic_level = SYSTEMIC.get(tribe_name, ("", 0.0))
+        part = RoundSquad.objects.get(round=rnd, squad=squad)
         for user in voters:
-            ballot = Ballot(
-                round=rnd,
-                squad=squad,
-                voter_key=Ballot.key_for_user(round_id=rnd.pk, squad_id=squad.pk, user_id=user.pk),
-            )
+            ballot = Ballot(round=rnd, squad=squad, voter_key=Ballot.key_for_user(part=part, user_id=user.pk))
             ballots.append(ballot)
             for card in cards:
                 series = plan.card_levels.get(card.name, plan.levels)
