@@ -72,6 +72,9 @@ def database_from_url(url: str) -> dict:
                 # secure_delete overwrites deleted rows, such as ballots rewritten when a squad finishes.
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON",
             },
+            # Tests use a file too: an in-memory database shared between threads (the live server
+            # of the browser tests) refuses concurrent writers instead of queueing them.
+            "TEST": {"NAME": str(name.with_name(f"test-{name.name}"))},
         }
     if parts.scheme in ("postgres", "postgresql"):
         name = unquote(parts.path.lstrip("/"))

@@ -8,7 +8,18 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest
 
 from .audit import audit
-from .models import ActionItem, AuditEvent, HealthCard, InviteLink, Round, Squad, SquadRole, Tribe, TribeRole
+from .models import (
+    ActionItem,
+    AuditEvent,
+    HealthCard,
+    InviteLink,
+    Round,
+    Squad,
+    SquadRole,
+    Tribe,
+    TribeRole,
+    Workshop,
+)
 
 
 def _get_or_404(request: HttpRequest, queryset: QuerySet, **lookup):
@@ -220,3 +231,49 @@ def get_invite_for_inviter(request: HttpRequest, invite_id: int) -> InviteLink:
     ):
         raise _denied(request, InviteLink, pk=invite_id)
     return invite
+
+
+def _workshop(request: HttpRequest, workshop_id: int) -> Workshop:
+    workshop = (
+        Workshop.objects.select_related("part__round__tribe", "part__squad", "current_card", "link")
+        .filter(pk=workshop_id)
+        .first()
+    )
+    if workshop is None:
+        raise _denied(request, Workshop, pk=workshop_id)
+    return workshop
+
+
+def _supports(request: HttpRequest, squad: Squad) -> bool:
+    roles = roles_of(request)
+    _, kinds = roles.squads.get(squad.slug, (None, set()))
+    return SquadRole.Role.COACH in kinds or squad.tribe_id in roles.tribe_roles
+
+
+def get_workshop_for_supporter(request: HttpRequest, workshop_id: int) -> Workshop:
+    """The workshop, for the squad's coaches and its tribe's coaches and lead: they facilitate."""
+    workshop = _workshop(request, workshop_id)
+    if not _supports(request, workshop.part.squad):
+        raise _denied(request, Workshop, pk=workshop_id)
+    return workshop
+
+
+def get_workshop_for_member(request: HttpRequest, workshop_id: int) -> Workshop:
+    """The workshop's screen, for the squad's members and supporters."""
+    workshop = _workshop(request, workshop_id)
+    _, kinds = roles_of(request).squads.get(workshop.part.squad.slug, (None, set()))
+    if SquadRole.Role.MEMBER not in kinds and not _supports(request, workshop.part.squad):
+        raise _denied(request, Workshop, pk=workshop_id)
+    return workshop
+
+
+def get_workshop_for_voter(request: HttpRequest, workshop_id: int, guest: str | None) -> tuple[Workshop, str]:
+    """The workshop and who votes from this phone: a member of the squad, or a guest of its open link."""
+    workshop = _workshop(request, workshop_id)
+    _, kinds = roles_of(request).squads.get(workshop.part.squad.slug, (None, set()))
+    if SquadRole.Role.MEMBER in kinds:
+        return workshop, f"user:{request.user.pk}"
+    link = workshop.link
+    if guest and not request.user.is_authenticated and link is not None and link.kind == InviteLink.Kind.OPEN:
+        return workshop, f"guest:{guest}"
+    raise _denied(request, Workshop, pk=workshop_id)

@@ -21,6 +21,7 @@ from .models import (
     Squad,
     Trend,
     Tribe,
+    Workshop,
     local_time,
 )
 from .services import AnswerInput
@@ -299,3 +300,57 @@ class InviteForm(forms.Form):
     def __init__(self, *args, tribe: Tribe, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["squad"].queryset = Squad.objects.filter(tribe=tribe)
+
+
+class WorkshopForm(forms.Form):
+    """How a squad's workshop runs: the flow, the kind of link people join with, the card timer."""
+
+    flow = forms.ChoiceField(label="How it runs", choices=Workshop.Flow.choices, initial=Workshop.Flow.LIVE)
+    kind = forms.ChoiceField(
+        label="People join with", choices=InviteLink.Kind.choices, initial=InviteLink.Kind.SIGN_IN
+    )
+    minutes = forms.IntegerField(label="Minutes per card", min_value=1, max_value=60, initial=5)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if "minutes" in cleaned:
+            cleaned["card_seconds"] = cleaned.pop("minutes") * 60
+        return cleaned
+
+
+class AgreedCardForm(forms.Form):
+    """What the squad agreed for the current card; pre-filled with the majority colour and median trend."""
+
+    colour = forms.ChoiceField(label="Agreed colour", choices=Colour.choices, widget=forms.RadioSelect)
+    trend = forms.ChoiceField(
+        label="Agreed trend",
+        choices=[("", "Not agreed"), *Trend.choices],
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label="Note (optional)", max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class WorkshopActionForm(forms.Form):
+    title = forms.CharField(label="What will we do?", max_length=200)
+    owner = forms.ModelChoiceField(label="Owner (optional)", queryset=None, required=False)
+    due_date = forms.DateField(
+        label="Due date (optional)", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, squad: Squad, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from django.contrib.auth import get_user_model
+
+        self.fields["owner"].queryset = (
+            get_user_model().objects.filter(squad_roles__squad=squad).distinct().order_by("username")
+        )
+        self.fields["owner"].label_from_instance = lambda user: user.get_full_name() or user.get_username()
+
+    def clean_due_date(self) -> date | None:
+        due = self.cleaned_data.get("due_date")
+        if due and due < timezone.localdate():
+            raise forms.ValidationError("The due date cannot be in the past.")
+        return due

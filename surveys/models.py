@@ -446,7 +446,8 @@ class RoundSquad(models.Model):
         Every voter key becomes a random value, and the ballots and answers are written again
         under new ids in random order, so neither their keys nor their place in the table (row
         ids, physical order, transaction ids) follows who voted or when. The round's reminder
-        records of the squad's members go too: they told who had not voted yet.
+        records of the squad's members go too (they told who had not voted yet), and so do the
+        workshop's records of which phones joined.
         """
         ballots = list(
             Ballot.objects.filter(round_id=self.round_id, squad_id=self.squad_id).values_list("id", flat=True)
@@ -483,6 +484,7 @@ class RoundSquad(models.Model):
             for ballot, card, colour, trend, comment in answers
         )
         ReminderLog.objects.filter(round_id=self.round_id, user__squad_roles__squad_id=self.squad_id).delete()
+        WorkshopJoin.objects.filter(workshop__part=self).delete()
 
 
 class RoundCard(models.Model):
@@ -646,6 +648,10 @@ class Result(models.Model):
     # The same squad and card in the previous closed round of the tribe.
     previous_score = models.FloatField(null=True)
     previous_voters = models.PositiveIntegerField(default=0)
+    # What the squad agreed in its workshop, where one recorded it; the vote stays under it.
+    agreed_colour = models.CharField(max_length=6, choices=Colour.choices, blank=True)
+    agreed_trend = models.CharField(max_length=9, choices=Trend.choices, blank=True)
+    agreed_note = models.CharField(max_length=500, blank=True)
 
     class Meta:
         constraints = [
@@ -770,6 +776,89 @@ class TribeResult(models.Model):
     @property
     def change_direction(self) -> str | None:
         return direction_of(self.change)
+
+
+class Workshop(models.Model):
+    """A facilitated session in which one squad goes through the cards together and agrees.
+
+    The facilitator moves card by card and reveals how the squad voted; the squad agrees on a
+    colour and a trend per card. Finishing closes the squad's part of the round.
+    """
+
+    class Flow(models.TextChoices):
+        LIVE = "live", "Card by card: vote together, then discuss"
+        SURVEY = "survey", "Survey first: people vote in their own time, the workshop discusses"
+
+    class State(models.TextChoices):
+        LOBBY = "lobby", "Lobby"
+        RUNNING = "running", "Running"
+        FINISHED = "finished", "Finished"
+
+    part = models.OneToOneField(RoundSquad, models.CASCADE, related_name="workshop")
+    link = models.ForeignKey("InviteLink", models.SET_NULL, null=True, blank=True, related_name="+")
+    flow = models.CharField(max_length=6, choices=Flow.choices, default=Flow.LIVE)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.LOBBY)
+    # The cards in the order the workshop walks them: the round's order, or widest spread first.
+    card_order = models.JSONField(default=list)
+    position = models.PositiveSmallIntegerField(default=0)
+    current_card = models.ForeignKey(HealthCard, models.PROTECT, null=True, blank=True, related_name="+")
+    revealed = models.BooleanField(default=False)
+    card_started_at = models.DateTimeField(null=True, blank=True)
+    card_seconds = models.PositiveIntegerField(default=300)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(flow__in=["live", "survey"]), name="workshop_flow_valid"),
+            models.CheckConstraint(
+                condition=Q(state__in=["lobby", "running", "finished"]), name="workshop_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(card_seconds__gte=30, card_seconds__lte=3600), name="workshop_timer_in_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Workshop of {self.part}"
+
+
+class AgreedCard(models.Model):
+    """What a squad agreed in its workshop for one card: a colour, a trend and a note."""
+
+    workshop = models.ForeignKey(Workshop, models.CASCADE, related_name="agreed")
+    card = models.ForeignKey(HealthCard, models.PROTECT, related_name="+")
+    colour = models.CharField(max_length=6, choices=Colour.choices)
+    trend = models.CharField(max_length=9, choices=Trend.choices, blank=True)
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workshop", "card"], name="one_agreement_per_card"),
+            models.CheckConstraint(condition=Q(colour__in=Colour.values), name="agreed_colour_valid"),
+            models.CheckConstraint(condition=Q(trend__in=[*Trend.values, ""]), name="agreed_trend_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.card}: {self.colour}"
+
+
+class WorkshopJoin(models.Model):
+    """That a phone joined a workshop: a keyed hash like a voter key, so it says nobody's name.
+
+    It lets the workshop reveal by itself once everyone who joined has voted; the rows go when
+    the squad's part closes.
+    """
+
+    workshop = models.ForeignKey(Workshop, models.CASCADE, related_name="joins")
+    key = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workshop", "key"], name="one_join_per_phone")]
+
+    def __str__(self) -> str:
+        return "A phone that joined"
 
 
 class ActionItemQuerySet(models.QuerySet):
@@ -932,6 +1021,7 @@ class AuditEvent(models.Model):
         ROUND_CLOSED = "round.closed", "Round closed"
         ROUND_CANCELLED = "round.cancelled", "Round cancelled"
         SQUAD_FINISHED = "round.squad_finished", "Squad finished its round"
+        WORKSHOP_STARTED = "workshop.started", "Workshop started"
         ROUND_DELETED = "round.deleted", "Round deleted"
         DECK_CHANGED = "deck.changed", "Deck changed"
         ROLE_CHANGED = "role.changed", "Role changed"

@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, OuterRef, Q
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from . import charts
-from .models import HealthCard, Result, Round, RoundCard, RoundSquad, Squad, Tribe
+from .models import (
+    Answer,
+    HealthCard,
+    Result,
+    Round,
+    RoundCard,
+    RoundSquad,
+    Squad,
+    SquadRole,
+    Tribe,
+    Workshop,
+    WorkshopJoin,
+)
 from .services import rounds_advance
 
 SHOWN_STATES = (Round.State.SCHEDULED, Round.State.OPEN, Round.State.CLOSED)
@@ -87,3 +103,85 @@ def point_for(title: str, result: Result | None) -> charts.Point:
         voters=result.voters,
         trend=result.arrow,
     )
+
+
+def _count(answers: QuerySet, **where: object) -> Coalesce:
+    """The number of answers matching, as a scalar subquery of the workshop's row."""
+    grouped = answers.filter(**where).order_by().values("card_id").annotate(n=Count("id")).values("n")[:1]
+    return Coalesce(Subquery(grouped), 0)
+
+
+def workshop_state(workshop_id: int) -> dict | None:
+    """Everything the workshop's views show now, from one query: never who has voted, only counts.
+
+    The distribution of the current card appears only after reveal and only when at least k
+    people answered it; below that the state says so and holds no counts of colours.
+    """
+    answers = Answer.objects.filter(
+        ballot__round_id=OuterRef("part__round_id"),
+        ballot__squad_id=OuterRef("part__squad_id"),
+        card_id=OuterRef("current_card_id"),
+    )
+    joined = WorkshopJoin.objects.filter(workshop=OuterRef("pk")).order_by().values("workshop")
+    members = (
+        SquadRole.objects.filter(squad=OuterRef("part__squad_id"), role=SquadRole.Role.MEMBER)
+        .order_by()
+        .values("squad")
+        .annotate(n=Count("user", distinct=True))
+        .values("n")[:1]
+    )
+    workshop = (
+        Workshop.objects.filter(pk=workshop_id)
+        .select_related("current_card", "part__squad", "part__round")
+        .annotate(
+            voted=_count(answers),
+            greens=_count(answers, colour="green"),
+            yellows=_count(answers, colour="yellow"),
+            reds=_count(answers, colour="red"),
+            improving=_count(answers, trend="improving"),
+            stable=_count(answers, trend="stable"),
+            worse=_count(answers, trend="worse"),
+            joined=Coalesce(Subquery(joined.annotate(n=Count("id")).values("n")[:1]), 0),
+            members=Coalesce(Subquery(members), 0),
+        )
+        .first()
+    )
+    if workshop is None:
+        return None
+    card = workshop.current_card
+    k = settings.HEALTHCHECK_MIN_RESPONSES
+    everyone_voted = workshop.joined > 0 and workshop.voted >= workshop.joined
+    revealed = workshop.state == Workshop.State.RUNNING and (workshop.revealed or everyone_voted)
+    state = {
+        "state": workshop.state,
+        "squad": workshop.part.squad.name,
+        "round": workshop.part.round.title,
+        "position": workshop.position,
+        "total": len(workshop.card_order),
+        "card_id": card.pk if card else None,
+        "card_name": card.name if card else "",
+        "awesome": card.awesome if card else "",
+        "crappy": card.crappy if card else "",
+        "voted": workshop.voted,
+        "joined": workshop.joined,
+        "members": workshop.members,
+        "revealed": revealed,
+        "enough": workshop.voted >= k,
+        "k": k,
+        "ends_at": (
+            int((workshop.card_started_at + timedelta(seconds=workshop.card_seconds)).timestamp())
+            if workshop.card_started_at and workshop.state == Workshop.State.RUNNING
+            else None
+        ),
+        "finished": workshop.part.state == RoundSquad.State.CLOSED,
+    }
+    if revealed and workshop.voted >= k:
+        colours = {"green": workshop.greens, "yellow": workshop.yellows, "red": workshop.reds}
+        trends = {"improving": workshop.improving, "stable": workshop.stable, "worse": workshop.worse}
+        state |= {f"n_{name}": n for name, n in {**colours, **trends}.items()}
+        top = max(colours.values())
+        leaders = [colour for colour, n in colours.items() if n == top]
+        state["majority"] = leaders[0] if len(leaders) == 1 else ""
+        given = [t for t, n in trends.items() for _ in range(n)]
+        state["median_trend"] = given[(len(given) - 1) // 2] if given else ""
+    return state

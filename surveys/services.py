@@ -19,9 +19,11 @@ from .audit import audit
 from .deck import DEFAULT_DECK
 from .models import (
     ActionItem,
+    AgreedCard,
     Answer,
     AuditEvent,
     Ballot,
+    Colour,
     HealthCard,
     InviteLink,
     ReminderLog,
@@ -31,7 +33,10 @@ from .models import (
     RoundSquad,
     Squad,
     SquadRole,
+    Trend,
     Tribe,
+    Workshop,
+    WorkshopJoin,
     local_time,
 )
 
@@ -104,13 +109,15 @@ def ballot_submit(
     now: datetime | None = None,
     card_ids: set[int] | None = None,
     on_new: Callable[[], None] | None = None,
+    partial: bool = False,
 ) -> Ballot:
     """Store a voter's ballot for a squad in a round, replacing their earlier answers.
 
     The voter is "user:<id>" or "guest:<id>"; only a keyed hash of it is stored. A squad never
     has more ballots than members, whichever way they came. A caller that has just read the
     round's cards passes their ids, which saves reading them again; on_new runs, in the same
-    transaction, when the voter had no ballot yet.
+    transaction, when the voter had no ballot yet. A partial save (one card, from a workshop
+    phone) keeps the answers to the other cards.
     """
     with transaction.atomic():
         if round.tribe_id != squad.tribe_id:
@@ -152,7 +159,7 @@ def ballot_submit(
             update_fields=["colour", "trend", "comment"],
         )
         answered = {a.card_id for a in answers}
-        if answered != card_ids:  # some cards left blank: drop their earlier answers
+        if not partial and answered != card_ids:  # some cards left blank: drop their earlier answers
             ballot.answers.exclude(card_id__in=answered).delete()
         return ballot
 
@@ -429,3 +436,138 @@ def comments_purge(*, older_than: timedelta, now: datetime | None = None) -> int
     old_rounds = Round.objects.filter(state=Round.State.CLOSED, closes_at__lt=cutoff)
     removed = Answer.objects.filter(ballot__round__in=old_rounds).exclude(comment="").update(comment="")
     return removed
+
+
+# The live workshop
+
+
+def _disagreement_order(part: RoundSquad, card_ids: list[int]) -> list[int]:
+    """The cards ordered by how far the squad's answers spread, widest first, then in deck order."""
+    spread = {}
+    rows = (
+        Answer.objects.filter(ballot__round_id=part.round_id, ballot__squad_id=part.squad_id)
+        .values("card_id", "colour")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for row in rows:
+        counts.setdefault(row["card_id"], {})[row["colour"]] = row["n"]
+    weights = settings.HEALTHCHECK_SCORE
+    for card_id, by_colour in counts.items():
+        total = sum(by_colour.values())
+        mean = sum(weights[c] * n for c, n in by_colour.items()) / total
+        spread[card_id] = sum(n * (weights[c] - mean) ** 2 for c, n in by_colour.items()) / total
+    return sorted(card_ids, key=lambda card_id: -spread.get(card_id, 0.0))
+
+
+@transaction.atomic
+def workshop_start(
+    *, part: RoundSquad, started_by: AbstractBaseUser, flow: str, kind: str, card_seconds: int
+) -> Workshop:
+    """Start the workshop of a squad that is still voting, with its workshop link for the lobby."""
+    part = RoundSquad.objects.select_for_update().select_related("round", "squad").get(pk=part.pk)
+    if part.state != RoundSquad.State.OPEN or not part.round.accepts_votes():
+        raise RoundRejected(
+            f"{part.squad.name} is not voting in an open round, so there is no workshop to run."
+        )
+    existing = Workshop.objects.filter(part=part).first()
+    if existing is not None:
+        return existing
+    link = invite_create(round=part.round, squad=part.squad, created_by=started_by, kind=kind)
+    card_ids = list(RoundCard.objects.filter(round=part.round).values_list("card_id", flat=True))
+    if flow == Workshop.Flow.SURVEY:
+        card_ids = _disagreement_order(part, card_ids)
+    return Workshop.objects.create(
+        part=part,
+        link=link,
+        flow=flow,
+        card_order=card_ids,
+        current_card_id=card_ids[0] if card_ids else None,
+        card_seconds=card_seconds,
+        started_by=started_by,
+    )
+
+
+@transaction.atomic
+def workshop_step(*, workshop: Workshop, step: str, now: datetime | None = None) -> Workshop:
+    """Start, move to the next or previous card, or reveal the current one."""
+    now = now or timezone.now()
+    current = Workshop.objects.select_for_update().get(pk=workshop.pk)
+    if current.state == Workshop.State.FINISHED:
+        raise RoundRejected("This workshop has finished.")
+    if step == "start":
+        current.state, current.position, current.revealed = Workshop.State.RUNNING, 0, False
+    elif step in ("next", "previous"):
+        if current.state != Workshop.State.RUNNING:
+            raise RoundRejected("Start the workshop first.")
+        position = current.position + (1 if step == "next" else -1)
+        if not 0 <= position < len(current.card_order):
+            raise RoundRejected("There is no card that way.")
+        current.position, current.revealed = position, False
+    elif step == "reveal":
+        current.revealed = True
+    else:
+        raise RoundRejected("Unknown step.")
+    current.current_card_id = current.card_order[current.position] if current.card_order else None
+    if step != "reveal":
+        current.card_started_at = now
+    current.save(update_fields=["state", "position", "revealed", "current_card", "card_started_at"])
+    return current
+
+
+def workshop_agree(*, workshop: Workshop, card: HealthCard, colour: str, trend: str, note: str) -> AgreedCard:
+    """Record what the squad agreed for a card: a colour, a trend and a note, frozen when it finishes."""
+    if workshop.state != Workshop.State.RUNNING:
+        raise RoundRejected("Start the workshop before recording what the squad agreed.")
+    agreed, _ = AgreedCard.objects.update_or_create(
+        workshop=workshop, card=card, defaults={"colour": colour, "trend": trend, "note": note}
+    )
+    return agreed
+
+
+@transaction.atomic
+def workshop_finish(*, workshop: Workshop) -> Workshop:
+    """Finish: the squad's part closes and its results, with what it agreed, are frozen and shown."""
+    current = Workshop.objects.select_for_update().select_related("part").get(pk=workshop.pk)
+    if current.state == Workshop.State.FINISHED:
+        return current
+    current.part.close()
+    current.state = Workshop.State.FINISHED
+    current.save(update_fields=["state"])
+    return current
+
+
+def workshop_join(*, workshop: Workshop, voter: str) -> dict[str, str]:
+    """Count a phone as joined (never who), and give back its own answer to the current card."""
+    part = workshop.part
+    if part.state != RoundSquad.State.OPEN:
+        return {}
+    key = Ballot.key_for(part=part, voter=voter)
+    WorkshopJoin.objects.bulk_create([WorkshopJoin(workshop=workshop, key=key)], ignore_conflicts=True)
+    answer = (
+        Answer.objects.filter(
+            ballot__round_id=part.round_id,
+            ballot__squad_id=part.squad_id,
+            ballot__voter_key=key,
+            card_id=workshop.current_card_id,
+        )
+        .values("colour", "trend")
+        .first()
+    )
+    return answer or {}
+
+
+def workshop_answer(*, workshop: Workshop, voter: str, card_id: str, colour: str, trend: str) -> Ballot:
+    """Save a phone's answer to the current card into the person's ballot; other cards stay as they are."""
+    if str(workshop.current_card_id) != card_id:
+        raise BallotRejected("The workshop has moved on to another card; your phone shows it now.")
+    if colour not in Colour.values or trend not in [*Trend.values, ""]:
+        raise BallotRejected("Choose green, yellow or red.")
+    return ballot_submit(
+        round=workshop.part.round,
+        squad=workshop.part.squad,
+        voter=voter,
+        answers=[AnswerInput(card_id=workshop.current_card_id, colour=colour, trend=trend)],
+        partial=True,
+    )

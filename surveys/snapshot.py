@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db.models import Avg, Case, Count, FloatField, Q, Sum, Value, When
 
 from .models import (
+    AgreedCard,
     Answer,
     Ballot,
     InviteLink,
@@ -93,10 +94,15 @@ def freeze_squad(part: RoundSquad, rnd: Round) -> list[Result]:
                 "card_id", "score", "voters"
             )
         }
+    agreed = {
+        a.card_id: a
+        for a in AgreedCard.objects.filter(workshop__part=part).only("card_id", "colour", "trend", "note")
+    }
     rows = []
     for card_id in RoundCard.objects.filter(round=rnd).values_list("card_id", flat=True):
         counts = aggregates.get(card_id, {})
         earlier = previous.get(card_id)
+        settled = agreed.get(card_id)
         score, trend_mean = counts.get("score"), counts.get("trend_mean")
         rows.append(
             Result(
@@ -117,6 +123,9 @@ def freeze_squad(part: RoundSquad, rnd: Round) -> list[Result]:
                 open_link_ballots=min(through_open_links, ballots),
                 previous_score=earlier.score if earlier else None,
                 previous_voters=earlier.voters if earlier else 0,
+                agreed_colour=settled.colour if settled else "",
+                agreed_trend=settled.trend if settled else "",
+                agreed_note=settled.note if settled else "",
             )
         )
     return Result.objects.bulk_create(rows)

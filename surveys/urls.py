@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path, register_converter
 
-from .views import account, actions, coach, manage, results, vote
+from .views import account, actions, coach, manage, results, vote, workshop
 
 
 class IdConverter:
@@ -27,6 +27,13 @@ urlpatterns = [
     path("rounds/<id:round_id>/squads/<slug:squad_slug>/guest/", vote.guest_vote, name="guest-vote"),
     path("join/<str:token>/", vote.join, name="join"),
     path("guest/forget/", vote.guest_forget, name="guest-forget"),
+    path("workshops/<id:workshop_id>/", workshop.workshop_facilitator, name="workshop"),
+    path("workshops/<id:workshop_id>/screen/", workshop.workshop_screen, name="workshop-screen"),
+    path("workshops/<id:workshop_id>/phone/", workshop.workshop_phone, name="workshop-phone"),
+    path("workshops/<id:workshop_id>/control/", workshop.workshop_control, name="workshop-control"),
+    path(
+        "workshops/<id:workshop_id>/state/<str:token>/", workshop.workshop_state_view, name="workshop-state"
+    ),
     path("tribes/<slug:slug>/", results.tribe_dashboard, name="tribe-dashboard"),
     path("tribes/<slug:slug>/export.csv", results.tribe_export, name="tribe-export"),
     path("tribes/<slug:slug>/trends/", coach.tribe_trends, name="tribe-trends"),
@@ -56,6 +63,7 @@ urlpatterns = [
         name="squad-finish",
     ),
     path("manage/rounds/<id:round_id>/invites/", manage.invite_new, name="invite-new"),
+    path("manage/rounds/<id:round_id>/workshops/", workshop.workshop_new, name="workshop-new"),
     path("manage/invites/<id:invite_id>/", manage.invite_detail, name="invite-detail"),
     path("manage/invites/<id:invite_id>/revoke/", manage.invite_revoke, name="invite-revoke"),
     path("manage/cards/<id:card_id>/edit/", manage.card_edit, name="card-edit"),

@@ -22,8 +22,9 @@ from surveys.models import (
     Round,
     RoundSquad,
     SquadRole,
+    Workshop,
 )
-from surveys.services import AnswerInput, ballot_submit, invite_create
+from surveys.services import AnswerInput, ballot_submit, invite_create, workshop_start
 
 from .factories import add_member, cast, chart, make_past_round, make_round, make_squad, make_user
 from .test_vote import ballot_data, stored_answers, vote_url
@@ -271,6 +272,8 @@ def world(tribe, squad, cards, open_round, lead, alice):
     SquadRole.objects.create(user=lead, squad=squad)  # the lead also votes, to reach every URL
     invite = invite_create(round=open_round, squad=squad, created_by=lead, kind=InviteLink.Kind.OPEN)
     action = ActionItem.objects.create(squad=squad, card=cards[0], title="Keep", created_by=lead)
+    part, _ = RoundSquad.objects.get_or_create(round=open_round, squad=squad)
+    workshop_start(part=part, started_by=lead, flow="live", kind="signin", card_seconds=300)
     return open_round, squad, cards[0], invite, action
 
 
@@ -280,7 +283,7 @@ def test_every_state_changing_url_needs_a_csrf_token(world, lead, cards):
     before = (
         Round.objects.values_list("state", "title").get(),
         ActionItem.objects.count(),
-        InviteLink.objects.get().revoked,
+        InviteLink.objects.get(kind="open").revoked,
     )
     for url in state_changing_urls(world):
         response = client.post(url, ballot_data(cards) | {"title": "Hacked", "action": "delete", "done": "1"})
@@ -288,7 +291,7 @@ def test_every_state_changing_url_needs_a_csrf_token(world, lead, cards):
     after = (
         Round.objects.values_list("state", "title").get(),
         ActionItem.objects.count(),
-        InviteLink.objects.get().revoked,
+        InviteLink.objects.get(kind="open").revoked,
     )
     assert after == before
     assert not Ballot.objects.exists()
@@ -310,7 +313,7 @@ def test_post_only_urls_refuse_get(world, lead):
         reverse("logout"),
     ):
         assert client.get(url).status_code == 405, url
-    assert Round.objects.get().state == Round.State.OPEN and not InviteLink.objects.get().revoked
+    assert Round.objects.get().state == Round.State.OPEN and not InviteLink.objects.get(kind="open").revoked
 
 
 # A sweep over every URL
@@ -318,6 +321,7 @@ def test_post_only_urls_refuse_get(world, lead):
 
 def every_url(world, missing: bool = False) -> dict[str, str]:
     rnd, squad, card, invite, action = world
+    workshop = Workshop.objects.get()
     absent = 987654
     ids = {
         "round": absent if missing else rnd.pk,
@@ -326,6 +330,7 @@ def every_url(world, missing: bool = False) -> dict[str, str]:
         "card": absent if missing else card.pk,
         "invite": absent if missing else invite.pk,
         "action": absent if missing else action.pk,
+        "workshop": absent if missing else workshop.pk,
     }
     return {
         "vote": reverse("surveys:vote", args=[ids["round"], ids["squad"]]),
@@ -350,6 +355,11 @@ def every_url(world, missing: bool = False) -> dict[str, str]:
         "round-schedule": reverse("surveys:round-schedule", args=[ids["round"]]),
         "round-cancel": reverse("surveys:round-cancel", args=[ids["round"]]),
         "squad-finish": reverse("surveys:squad-finish", args=[ids["round"], ids["squad"]]),
+        "workshop-new": reverse("surveys:workshop-new", args=[ids["round"]]),
+        "workshop": reverse("surveys:workshop", args=[ids["workshop"]]),
+        "workshop-screen": reverse("surveys:workshop-screen", args=[ids["workshop"]]),
+        "workshop-phone": reverse("surveys:workshop-phone", args=[ids["workshop"]]),
+        "workshop-control": reverse("surveys:workshop-control", args=[ids["workshop"]]),
         "invite-new": reverse("surveys:invite-new", args=[ids["round"]]),
         "invite-detail": reverse("surveys:invite-detail", args=[ids["invite"]]),
         "invite-revoke": reverse("surveys:invite-revoke", args=[ids["invite"]]),
@@ -360,6 +370,8 @@ def every_url(world, missing: bool = False) -> dict[str, str]:
 
 # URLs that only take POST.
 POST_ONLY = (
+    "workshop-new",
+    "workshop-control",
     "round-open",
     "round-schedule",
     "round-cancel",
@@ -382,6 +394,7 @@ GENERAL = {
     "join": 404,
     "guest-vote": 403,
     "guest-forget": 405,  # POST only; it forgets the browser that asks, nothing else
+    "workshop-state": 404,  # reached only through a signed address that the pages hand out
 }
 
 

@@ -93,9 +93,36 @@ def symbol(value: str) -> str:
     return SYMBOLS.get(value, "")
 
 
+TREND_ARROWS = {"improving": "up", "stable": "flat", "worse": "down"}
+
+
+@register.filter
+def as_arrow(trend: str) -> str | None:
+    """An agreed trend ("improving") as the arrow it shows ("up")."""
+    return TREND_ARROWS.get(trend)
+
+
+def _agreed_cell(cell, min_responses: int) -> str:
+    vote = (
+        f"vote: {_light(cell.light)}" if cell.visible else f"vote: fewer than {int(min_responses)} answered"
+    )
+    return mark_safe(  # noqa: S308 (fixed words, symbols and numbers)
+        f'<td class="cell cell-{cell.agreed_colour} cell-agreed">{_light(cell.agreed_colour)} '
+        f"{_arrow(TREND_ARROWS.get(cell.agreed_trend))}"
+        '<div class="marker"><span aria-hidden="true">✔</span> agreed</div>'
+        f'<div class="cell-meta">{vote}</div></td>'
+    )
+
+
 @register.simple_tag
 def matrix_cell(cell, compare: bool, min_responses: int) -> str:
-    """One squad's cell of the tribe matrix: light, arrow, markers, and the change when comparing."""
+    """One squad's cell of the tribe matrix: light, arrow, markers, and the change when comparing.
+
+    Where the squad agreed a colour in its workshop, the cell shows it, marked as agreed, with
+    the vote beneath.
+    """
+    if cell is not None and cell.agreed_colour:
+        return _agreed_cell(cell, min_responses)
     if cell is None or not cell.visible:
         return mark_safe(  # noqa: S308 (a number)
             '<td class="cell cell-none"><span class="light light-none">not enough votes</span>'

@@ -23,7 +23,7 @@ from ..access import (
     squads_for_inviter,
 )
 from ..audit import audit
-from ..forms import CardForm, ExtendForm, InviteForm, RoundForm
+from ..forms import CardForm, ExtendForm, InviteForm, RoundForm, WorkshopForm
 from ..models import (
     AuditEvent,
     Ballot,
@@ -36,6 +36,7 @@ from ..models import (
     Squad,
     SquadRole,
     TribeRole,
+    Workshop,
     local_time,
 )
 from ..services import (
@@ -84,7 +85,14 @@ def manage_home(request: HttpRequest) -> HttpResponse:
     )
     if not tribes and not coached_open.exists():
         raise Http404("Only tribe leads and coaches run health checks")
-    ctx = {"tribes": tribes, "rounds": list(rounds), "coached_open": list(coached_open)}
+    ctx = {
+        "tribes": tribes,
+        "rounds": list(rounds),
+        "coached_open": list(coached_open),
+        "coached": list(Squad.objects.filter(roles__user=request.user, roles__role=SquadRole.Role.COACH)),
+        "flows": Workshop.Flow.choices,
+        "kinds": InviteLink.Kind.choices,
+    }
     return render(request, "surveys/manage/home.html", ctx)
 
 
@@ -161,7 +169,7 @@ def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
     ballots = dict(
         Ballot.objects.filter(round=rnd).values("squad").annotate(n=Count("id")).values_list("squad", "n")
     )
-    parts = {part.squad_id: part for part in RoundSquad.objects.filter(round=rnd)}
+    parts = {part.squad_id: part for part in RoundSquad.objects.filter(round=rnd).select_related("workshop")}
     squads = [
         {"squad": squad, "ballots": ballots.get(squad.pk, 0), "part": parts.get(squad.pk)}
         for squad in Squad.objects.filter(tribe=rnd.tribe).annotate(
@@ -175,6 +183,7 @@ def round_detail(request: HttpRequest, round_id: int) -> HttpResponse:
         "squads": squads,
         "invites": invites,
         "invite_form": InviteForm(tribe=rnd.tribe),
+        "workshop_form": WorkshopForm(),
         "extend_form": ExtendForm(
             initial={"closes_at": timezone.localtime(rnd.closes_at) + timezone.timedelta(days=2)}
         ),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 
 from django.conf import settings
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ..access import get_squad_for_member, roles_of
 from ..forms import COLOUR_HINTS, BallotForm
+from ..guests import forget_guest, guest_link_id, guest_of, remember_guest
 from ..models import (
     COMMENT_MAX_LENGTH,
     Answer,
@@ -26,14 +26,11 @@ from ..models import (
     Squad,
     SquadRole,
     TribeRole,
+    Workshop,
 )
 from ..ratelimit import client_address, hit, hits_in_window
 from ..selectors import round_cards
 from ..services import AnswerInput, BallotRejected, ballot_submit, guest_ballot_submit, invite_is_live
-
-GUEST_COOKIE = "hc_guest"
-GUEST_SALT = "surveys.guest"
-SESSION_KEY = "guest_invites"
 
 
 def _names(cards: list) -> str:
@@ -232,16 +229,6 @@ def _member_or_supporter(request: HttpRequest, invite: InviteLink) -> HttpRespon
     return None
 
 
-def _guest_cookie(request: HttpRequest) -> dict | None:
-    value = request.get_signed_cookie(GUEST_COOKIE, default=None, salt=GUEST_SALT)
-    if not value:
-        return None
-    invite_id, _, guest_id = value.partition(":")
-    return (
-        {"invite": int(invite_id), "guest": guest_id} if invite_id.isascii() and invite_id.isdigit() else None
-    )
-
-
 @require_GET
 def join(request: HttpRequest, token: str) -> HttpResponse:
     failures = f"invite-failures:{client_address(request)}"
@@ -263,25 +250,24 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         )
     if not invite_is_live(invite):
         return _expired(request)
+    workshop = (
+        Workshop.objects.filter(part__round=invite.round_id, part__squad=invite.squad_id)
+        .exclude(state=Workshop.State.FINISHED)
+        .first()
+    )
     if invite.kind == InviteLink.Kind.SIGN_IN:
-        # Sign in (if needed), then one's own ballot; the vote page answers 404 to non-members.
+        # Sign in (if needed), then one's own ballot, on the workshop's phone view while one runs;
+        # both answer 404 to people who are not members.
+        if workshop is not None:
+            return redirect("surveys:workshop-phone", workshop_id=workshop.pk)
         return redirect("surveys:vote", round_id=invite.round_id, squad_slug=invite.squad.slug)
     elsewhere = _member_or_supporter(request, invite)
     if elsewhere is not None:
         return elsewhere
     response = redirect("surveys:guest-vote", round_id=invite.round_id, squad_slug=invite.squad.slug)
-    known = _guest_cookie(request)
-    if known is None or known["invite"] != invite.pk:
-        # The browser's guest identity, for this link only, until the round closes.
-        response.set_signed_cookie(
-            GUEST_COOKIE,
-            f"{invite.pk}:{secrets.token_urlsafe(18)}",
-            salt=GUEST_SALT,
-            max_age=max(60, int((invite.round.closes_at - timezone.now()).total_seconds())),
-            secure=request.is_secure(),
-            httponly=True,
-            samesite="Lax",
-        )
+    if workshop is not None:
+        response = redirect("surveys:workshop-phone", workshop_id=workshop.pk)
+    remember_guest(request, response, invite)
     return response
 
 
@@ -290,12 +276,12 @@ def guest_vote(request: HttpRequest, round_id: int, squad_slug: str) -> HttpResp
     _, kinds = roles_of(request).squads.get(squad_slug, (None, set()))
     if SquadRole.Role.MEMBER in kinds:  # a member votes on their own ballot, whatever the path
         return redirect("surveys:vote", round_id=round_id, squad_slug=squad_slug)
-    known = _guest_cookie(request)
+    link_id = guest_link_id(request)
     invite = (
         InviteLink.objects.select_related("round", "squad__tribe", "created_by")
-        .filter(pk=known["invite"], round_id=round_id, squad__slug=squad_slug, kind=InviteLink.Kind.OPEN)
+        .filter(pk=link_id, round_id=round_id, squad__slug=squad_slug, kind=InviteLink.Kind.OPEN)
         .first()
-        if known
+        if link_id
         else None
     )
     if invite is None:
@@ -310,7 +296,7 @@ def guest_vote(request: HttpRequest, round_id: int, squad_slug: str) -> HttpResp
     elsewhere = _member_or_supporter(request, invite)
     if elsewhere is not None:
         return elsewhere
-    guest_id = known["guest"]
+    guest_id = guest_of(request, invite)
     if request.method == "POST":
         new_ballots = hit(f"guest-ballots:{client_address(request)}", period=settings.RATE_LIMIT_PERIOD)
         if new_ballots > settings.RATE_LIMIT_GUEST_BALLOTS:
@@ -338,5 +324,5 @@ def guest_forget(request: HttpRequest) -> HttpResponse:
             "text": "Your ballot stays counted. Thank you for taking part!",
         },
     )
-    response.delete_cookie(GUEST_COOKIE, samesite="Lax")
+    forget_guest(response)
     return response

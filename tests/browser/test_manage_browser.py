@@ -26,8 +26,9 @@ def test_a_lead_runs_a_whole_health_check_with_a_workshop_link(demo, live_server
     page.get_by_role("button", name="Open now").click()
     assert "Workshop round is open" in page.locator(".alert-success").inner_text()
 
-    page.get_by_role("combobox", name="Squad").select_option(label="Checkout")
-    page.get_by_label("Open link").check()
+    links = page.get_by_role("region", name="Workshop links")
+    links.get_by_role("combobox", name="Squad").select_option(label="Checkout")
+    links.get_by_label("Open link").check()
     page.get_by_role("button", name="Show the workshop link").click()
     page.wait_for_selector(".qr svg")
     assert axe_violations(page) == []

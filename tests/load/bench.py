@@ -35,8 +35,13 @@ from serving import (
     stop_server,
     wait_for_server,
 )
+from workshop_burst import burst
 
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+WORKSHOP_DATABASE_URL = os.environ.get(
+    "BENCH_WORKSHOP_DATABASE_URL",
+    "postgres://healthcheck_ci:healthcheck_ci@127.0.0.1:5432/healthcheck_workshop",
+)
 PORT = int(os.environ.get("BENCH_PORT", "8766"))
 BASE = f"http://127.0.0.1:{PORT}"
 DURATION = os.environ.get("BENCH_DURATION", "3s" if QUICK else "10s")
@@ -281,6 +286,23 @@ def main() -> int:
         failures.append("voting page weight")
     if max(r[4] for r in rows) > 10:
         failures.append("queries")
+    print()
+    print("workshop burst: 60 participants polling every 2 s, 8 of them saving answers")
+    print(
+        f"{'database':<12} {'seconds':>8} {'polls':>8} {'304s':>8} {'saves':>8} {'p50 ms':>8} {'p95 ms':>8}  errors"
+    )
+    seconds = 10.0 if QUICK else 30.0
+    for label, url in (
+        ("PostgreSQL", WORKSHOP_DATABASE_URL),
+        ("SQLite", "sqlite:///bench-workshop.sqlite3"),
+    ):
+        result = burst(label, url, PORT + 1, seconds)
+        print(
+            f"{label:<12} {seconds:>8.0f} {result['polls']:>8} {result['not_modified']:>8} {result['saves']:>8} "
+            f"{result['p50_ms']:>8.1f} {result['p95_ms']:>8.1f}  {result['errors'] or 'none'}"
+        )
+        if result["errors"]:
+            failures.append(f"workshop burst on {label}: {result['errors']}")
     print("targets missed: " + ", ".join(failures) if failures else "all targets met")
     return 0
 
