@@ -1,7 +1,7 @@
 """Keeping votes and invite tokens out of the logs.
 
-The address of a voting or join request says, with its time and client address, who voted when,
-and a join address holds an invite token. Django's own log lines and gunicorn's access log both
+The address of a voting, join or workshop phone request says, with its time and client address,
+who voted when; a join address holds an invite token and a workshop state address a signed one. Django's own log lines and gunicorn's access log both
 name the path, so both go through quiet_path() first.
 """
 
@@ -12,7 +12,9 @@ import re
 
 from gunicorn.glogging import Logger
 
-QUIET = re.compile(r"/(join/[^/?\s\"]*|rounds/\d+/squads/[^/?\s\"]+/(vote|guest)/)")
+QUIET = re.compile(
+    r"/(join/[^/?\s\"]*|rounds/\d+/squads/[^/?\s\"]+/(vote|guest)/|workshops/\d+/(phone|state)/[^?\s\"]*)"
+)
 
 
 def quiet_path(text: str) -> str:

@@ -265,6 +265,9 @@ try:
     TRUSTED_PROXIES = [ipaddress.ip_network(item, strict=False) for item in envlist("TRUSTED_PROXIES", "")]
 except ValueError as exc:
     raise ImproperlyConfigured(f"TRUSTED_PROXIES must list addresses or networks: {exc}") from None
+if BEHIND_PROXY and not TRUSTED_PROXIES:
+    # Otherwise every client would seem to come from the balancer, and share its limits.
+    raise ImproperlyConfigured("BEHIND_PROXY needs TRUSTED_PROXIES: the addresses of the load balancers")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

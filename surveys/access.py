@@ -244,36 +244,52 @@ def _workshop(request: HttpRequest, workshop_id: int) -> Workshop:
     return workshop
 
 
-def _supports(request: HttpRequest, squad: Squad) -> bool:
-    roles = roles_of(request)
-    _, kinds = roles.squads.get(squad.slug, (None, set()))
-    return SquadRole.Role.COACH in kinds or squad.tribe_id in roles.tribe_roles
-
-
 def get_workshop_for_supporter(request: HttpRequest, workshop_id: int) -> Workshop:
     """The workshop, for the squad's coaches and its tribe's coaches and lead: they facilitate."""
     workshop = _workshop(request, workshop_id)
-    if not _supports(request, workshop.part.squad):
+    if not supports(request, workshop.part.squad):
         raise _denied(request, Workshop, pk=workshop_id)
     return workshop
 
 
-def get_workshop_for_member(request: HttpRequest, workshop_id: int) -> Workshop:
+def get_workshop_for_viewer(request: HttpRequest, workshop_id: int) -> Workshop:
     """The workshop's screen, for the squad's members and supporters."""
     workshop = _workshop(request, workshop_id)
-    _, kinds = roles_of(request).squads.get(workshop.part.squad.slug, (None, set()))
-    if SquadRole.Role.MEMBER not in kinds and not _supports(request, workshop.part.squad):
+    if not (is_member(request, workshop.part.squad) or supports(request, workshop.part.squad)):
         raise _denied(request, Workshop, pk=workshop_id)
     return workshop
 
 
-def get_workshop_for_voter(request: HttpRequest, workshop_id: int, guest: str | None) -> tuple[Workshop, str]:
-    """The workshop and who votes from this phone: a member of the squad, or a guest of its open link."""
+def get_workshop_for_voter(
+    request: HttpRequest, workshop_id: int, guest: str | None
+) -> tuple[Workshop, str, InviteLink | None]:
+    """The workshop, who votes from this phone, and the open link a guest came through.
+
+    A member of the squad votes as themselves. Anyone else needs a guest id of this workshop's
+    own open link, still live; the squad's supporters never vote through it.
+    """
+    from .services import invite_is_live
+
     workshop = _workshop(request, workshop_id)
-    _, kinds = roles_of(request).squads.get(workshop.part.squad.slug, (None, set()))
-    if SquadRole.Role.MEMBER in kinds:
-        return workshop, f"user:{request.user.pk}"
+    squad = workshop.part.squad
+    if is_member(request, squad):
+        return workshop, f"user:{request.user.pk}", None
     link = workshop.link
-    if guest and not request.user.is_authenticated and link is not None and link.kind == InviteLink.Kind.OPEN:
-        return workshop, f"guest:{guest}"
+    through_link = bool(guest) and link is not None and link.kind == InviteLink.Kind.OPEN
+    if through_link and not supports(request, squad, link) and invite_is_live(link):
+        return workshop, f"guest:{guest}", link
     raise _denied(request, Workshop, pk=workshop_id)
+
+
+def is_member(request: HttpRequest, squad: Squad) -> bool:
+    _, kinds = roles_of(request).squads.get(squad.slug, (None, set()))
+    return SquadRole.Role.MEMBER in kinds
+
+
+def supports(request: HttpRequest, squad: Squad, link: InviteLink | None = None) -> bool:
+    """Whether the person coaches the squad or its tribe, leads the tribe, or made the link."""
+    if link is not None and request.user.is_authenticated and link.created_by_id == request.user.pk:
+        return True
+    roles = roles_of(request)
+    _, kinds = roles.squads.get(squad.slug, (None, set()))
+    return SquadRole.Role.COACH in kinds or squad.tribe_id in roles.tribe_roles

@@ -99,14 +99,16 @@ def score_lines(
     return {"data": data, "layout": layout}
 
 
-def participation_bars(rounds: list[str], ballots: list[int], members: list[int]) -> dict:
-    """Share of members who voted, per round."""
-    shares = [round(100 * b / m) if m else None for b, m in zip(ballots, members, strict=True)]
+def participation_bars(rounds: list[str], ballots: list[int | None], members: list[int]) -> dict:
+    """Share of members who voted, per round; a round whose count is hidden (None) is a gap."""
+    shares = [
+        round(100 * b / m) if m and b is not None else None for b, m in zip(ballots, members, strict=True)
+    ]
     bar = {
         "type": "bar",
         "x": rounds,
         "y": shares,
-        "customdata": [list(pair) for pair in zip(ballots, members, strict=True)],
+        "customdata": [[NO_RESULT if b is None else b, m] for b, m in zip(ballots, members, strict=True)],
         "marker": {"color": "#3d5a80"},
         "name": "Participation",
         "hovertemplate": "%{x}: %{y}% (%{customdata[0]} of %{customdata[1]} voted)<extra></extra>",

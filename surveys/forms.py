@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from .models import (
     COMMENT_MAX_LENGTH,
-    SCHEDULED_STATES,
     ActionItem,
     Answer,
     Colour,
@@ -230,14 +229,8 @@ class RoundForm(forms.Form):
                 self.add_error("closes_at", "The closing time must be after the opening time.")
             else:
                 clash = (
-                    Round.objects.filter(
-                        tribe=self.tribe,
-                        state__in=SCHEDULED_STATES,
-                        opens_at__lt=closes_at,
-                        closes_at__gt=opens_at,
-                    )
+                    Round.objects.overlapping(tribe_id=self.tribe.pk, opens_at=opens_at, closes_at=closes_at)
                     .exclude(pk=self.round.pk if self.round else None)
-                    .order_by("opens_at")
                     .first()
                 )
                 if clash is not None:
@@ -307,7 +300,11 @@ class WorkshopForm(forms.Form):
 
     flow = forms.ChoiceField(label="How it runs", choices=Workshop.Flow.choices, initial=Workshop.Flow.LIVE)
     kind = forms.ChoiceField(
-        label="People join with", choices=InviteLink.Kind.choices, initial=InviteLink.Kind.SIGN_IN
+        label="People join with",
+        choices=InviteLink.Kind.choices,
+        initial=InviteLink.Kind.SIGN_IN,
+        help_text="With an open link, someone holding it could vote more than once (up to the squad's "
+        "number of members); results say how many ballots came through it.",
     )
     minutes = forms.IntegerField(label="Minutes per card", min_value=1, max_value=60, initial=5)
 

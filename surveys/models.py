@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
-from django.db.models import OuterRef, Q
+from django.db.models import Q
 from django.db.models.functions import Length, Lower, Trim
 from django.db.models.lookups import Exact, GreaterThan, LessThanOrEqual
 from django.utils import timezone
@@ -151,16 +151,16 @@ class RoundQuerySet(models.QuerySet):
             state__in=[Round.State.SCHEDULED, Round.State.OPEN], opens_at__lte=now, closes_at__gt=now
         )
 
-    def with_results(self) -> RoundQuerySet:
-        """Rounds with something to show: closed ones, and open ones where a squad has finished."""
-        finished = RoundSquad.objects.filter(round=OuterRef("pk"), state=RoundSquad.State.CLOSED)
+    def overlapping(self, *, tribe_id: int, opens_at: datetime, closes_at: datetime) -> RoundQuerySet:
+        """Rounds of the tribe whose planned times overlap these (drafts and cancelled rounds have none)."""
         return self.filter(
-            Q(state=Round.State.CLOSED) | Q(state=Round.State.OPEN, pk__in=finished.values("round"))
-        )
+            tribe_id=tribe_id, state__in=TIMED_STATES, opens_at__lt=closes_at, closes_at__gt=opens_at
+        ).order_by("opens_at")
 
 
-# The states whose times must not overlap within a tribe (drafts and cancelled rounds are not plans).
-SCHEDULED_STATES = ("scheduled", "open", "closed")
+# The states in which a round holds its time: these must not overlap within a tribe (drafts and
+# cancelled rounds hold none).
+TIMED_STATES = ("scheduled", "open", "closed")
 
 
 class Round(models.Model):
@@ -235,20 +235,16 @@ class Round(models.Model):
 
     def lock(self) -> Round:
         """Lock this round's row for the transaction and take its current values."""
-        current = Round.objects.select_for_update().get(pk=self.pk)
+        # FOR NO KEY UPDATE: a ballot's insert takes a key-share lock on its round, and must not
+        # wait on a close that waits on the ballot's own lock of the squad's part.
+        current = Round.objects.select_for_update(no_key=True).get(pk=self.pk)
         self.state, self.opens_at, self.closes_at = current.state, current.opens_at, current.closes_at
         return self
 
     def _refuse_overlap(self, opens_at: datetime, closes_at: datetime) -> None:
         clash = (
-            Round.objects.filter(
-                tribe_id=self.tribe_id,
-                state__in=SCHEDULED_STATES,
-                opens_at__lt=closes_at,
-                closes_at__gt=opens_at,
-            )
+            Round.objects.overlapping(tribe_id=self.tribe_id, opens_at=opens_at, closes_at=closes_at)
             .exclude(pk=self.pk)
-            .order_by("opens_at")
             .first()
         )
         if clash is not None:
@@ -358,9 +354,8 @@ class Round(models.Model):
         self.lock()
         if self.state == self.State.CLOSED:
             return False
-        if self.state == self.State.SCHEDULED and self.opens_at <= now:
-            self.open(now=now)
-        self._refuse_unless(self.State.OPEN, doing="closed")
+        if not (self.state == self.State.SCHEDULED and self.opens_at <= now):
+            self._refuse_unless(self.State.OPEN, doing="closed")
         self.state = self.State.CLOSED
         if now < self.closes_at:
             self.closes_at = max(now, self.opens_at + timedelta(seconds=1))
@@ -369,8 +364,14 @@ class Round(models.Model):
             [RoundSquad(round=self, squad=squad) for squad in Squad.objects.filter(tribe_id=self.tribe_id)],
             ignore_conflicts=True,
         )
+        from .snapshot import previous_round
+
+        before = previous_round(self)
+        card_ids = list(RoundCard.objects.filter(round=self).values_list("card_id", flat=True))
         for part in RoundSquad.objects.select_for_update().filter(round=self, state=RoundSquad.State.OPEN):
-            part.close(now=now, round=self)
+            part.close(now=now, round=self, previous=before, card_ids=card_ids)
+        # Reminder records of people who left the squads while the round ran go too.
+        ReminderLog.objects.filter(round=self).delete()
         freeze_tribe(self)
         return True
 
@@ -423,8 +424,19 @@ class RoundSquad(models.Model):
         return f"{self.squad} in {self.round}"
 
     @transaction.atomic
-    def close(self, *, now: datetime | None = None, round: Round | None = None) -> bool:
-        """Close this squad's part and freeze its results; False when it was closed already."""
+    def close(
+        self,
+        *,
+        now: datetime | None = None,
+        round: Round | None = None,
+        previous: Round | bool | None = False,
+        card_ids: list[int] | None = None,
+    ) -> bool:
+        """Close this squad's part and freeze its results; False when it was closed already.
+
+        Round.close passes the round, the round before it and the round's cards, read once for
+        all its squads.
+        """
         from .snapshot import freeze_squad
 
         now = now or timezone.now()
@@ -432,9 +444,12 @@ class RoundSquad(models.Model):
         if current.state == self.State.CLOSED:
             return False
         rnd = round or Round.objects.get(pk=self.round_id)
-        if rnd.state not in (Round.State.OPEN, Round.State.CLOSED) or rnd.opens_at > now:
+        if (
+            rnd.state not in (Round.State.OPEN, Round.State.CLOSED, Round.State.SCHEDULED)
+            or rnd.opens_at > now
+        ):
             raise RoundRejected("Only a squad of an open round can finish.")
-        freeze_squad(self, rnd)
+        freeze_squad(self, rnd, previous=previous, card_ids=card_ids)
         self.forget_voters()
         self.state, self.closed_at, self.secret = self.State.CLOSED, now, ""
         self.save(update_fields=["state", "closed_at", "secret"])
@@ -624,8 +639,9 @@ class Result(models.Model):
 
     Rows are written once, when the squad's part of the round closes, from one grouped
     query over the answers, and never written again; every page reads them as they are.
-    Counts are stored whole, and the minimum of responses is applied when they are shown,
-    so changing it in settings takes effect everywhere at once.
+    The light and the voted trend's arrow keep the rules of that moment. Counts are stored
+    whole, and the minimums are applied when they are shown, so changing those in settings
+    takes effect everywhere at once.
     """
 
     round = models.ForeignKey(Round, models.CASCADE, related_name="results")

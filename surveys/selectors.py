@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from . import charts
 from .models import (
+    TIMED_STATES,
     Answer,
     HealthCard,
     Result,
@@ -26,8 +27,6 @@ from .models import (
 )
 from .services import rounds_advance
 
-SHOWN_STATES = (Round.State.SCHEDULED, Round.State.OPEN, Round.State.CLOSED)
-
 
 def round_cards(rnd: Round) -> list[HealthCard]:
     """The cards a round asks, in order."""
@@ -35,11 +34,12 @@ def round_cards(rnd: Round) -> list[HealthCard]:
 
 
 def _tribe_rounds(tribe: Tribe, squad: Squad | None = None) -> list[Round]:
-    done = Count("parts", filter=Q(parts__state=RoundSquad.State.CLOSED))
-    rounds = Round.objects.filter(tribe=tribe, state__in=SHOWN_STATES).annotate(
-        squads_done=done, squads_total=Count("parts")
-    )
-    if squad is not None:
+    """The tribe's rounds with a time, newest first: with how many squads are done, or whether one is."""
+    rounds = Round.objects.filter(tribe=tribe, state__in=TIMED_STATES)
+    if squad is None:
+        done = Count("parts", filter=Q(parts__state=RoundSquad.State.CLOSED))
+        rounds = rounds.annotate(squads_done=done, squads_total=Count("parts"))
+    else:
         finished = RoundSquad.objects.filter(round=OuterRef("pk"), squad=squad, state=RoundSquad.State.CLOSED)
         rounds = rounds.annotate(squad_done=Exists(finished))
     return list(rounds.order_by("-opens_at"))
@@ -152,8 +152,10 @@ def workshop_state(workshop_id: int) -> dict | None:
     k = settings.HEALTHCHECK_MIN_RESPONSES
     everyone_voted = workshop.joined > 0 and workshop.voted >= workshop.joined
     revealed = workshop.state == Workshop.State.RUNNING and (workshop.revealed or everyone_voted)
+    finished = workshop.part.state == RoundSquad.State.CLOSED
     state = {
-        "state": workshop.state,
+        # A squad that finished another way (its lead finished it, or the round closed) ends its workshop.
+        "state": Workshop.State.FINISHED if finished else workshop.state,
         "squad": workshop.part.squad.name,
         "round": workshop.part.round.title,
         "position": workshop.position,
@@ -173,7 +175,7 @@ def workshop_state(workshop_id: int) -> dict | None:
             if workshop.card_started_at and workshop.state == Workshop.State.RUNNING
             else None
         ),
-        "finished": workshop.part.state == RoundSquad.State.CLOSED,
+        "finished": finished,
     }
     if revealed and workshop.voted >= k:
         colours = {"green": workshop.greens, "yellow": workshop.yellows, "red": workshop.reds}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -43,6 +44,9 @@ from .models import (
 __all__ = ["BallotRejected", "RoundRejected"]  # RoundRejected lives with the round's state machine
 
 
+logger = logging.getLogger(__name__)
+
+
 class BallotRejected(Exception):
     """The ballot cannot be stored; the message says why, in words for the voter."""
 
@@ -74,14 +78,23 @@ def tribe_create(*, name: str, slug: str) -> Tribe:
 
 
 def _part_for_voting(round_id: int, squad: Squad) -> RoundSquad:
-    """The squad's part of the round, locked for the ballot's transaction, with its counts.
+    """The squad's part of the round, locked for the ballot's transaction.
 
     Closing a part locks the same row, so a close waits for the ballots in flight, and a
     ballot that waited sees the part as closed: every ballot is either stored whole before
-    the close or rejected. The lock also makes the count of ballots exact for the check that
-    a squad never has more ballots than members. A squad added to the tribe while the round
-    is open gets its part here.
+    the close or rejected. Ballots of the squad are counted after this lock is held, so the
+    check that a squad never has more ballots than members sees every ballot committed before.
+    A squad added to the tribe while the round is open gets its part here.
     """
+    part = RoundSquad.objects.select_for_update().filter(round_id=round_id, squad=squad).first()
+    if part is None:
+        RoundSquad.objects.bulk_create([RoundSquad(round_id=round_id, squad=squad)], ignore_conflicts=True)
+        part = RoundSquad.objects.select_for_update().get(round_id=round_id, squad=squad)
+    return part
+
+
+def _room_for_a_ballot(round_id: int, squad: Squad) -> tuple[int, int]:
+    """The squad's ballots and members, counted in one statement (so after the part's lock)."""
     ballots = Ballot.objects.filter(round_id=round_id, squad=squad).values("squad").annotate(n=Count("id"))
     members = (
         SquadRole.objects.members()
@@ -89,15 +102,15 @@ def _part_for_voting(round_id: int, squad: Squad) -> RoundSquad:
         .values("squad")
         .annotate(n=Count("user", distinct=True))
     )
-    locked = RoundSquad.objects.select_for_update(of=("self",)).annotate(
-        ballot_count=Coalesce(Subquery(ballots.values("n")), 0),
-        member_count=Coalesce(Subquery(members.values("n")), 0),
+    counts = (
+        Squad.objects.filter(pk=squad.pk)
+        .annotate(
+            ballot_count=Coalesce(Subquery(ballots.values("n")), 0),
+            member_count=Coalesce(Subquery(members.values("n")), 0),
+        )
+        .values_list("ballot_count", "member_count")
     )
-    part = locked.filter(round_id=round_id, squad=squad).first()
-    if part is None:
-        RoundSquad.objects.bulk_create([RoundSquad(round_id=round_id, squad=squad)], ignore_conflicts=True)
-        part = locked.get(round_id=round_id, squad=squad)
-    return part
+    return counts.get()
 
 
 def ballot_submit(
@@ -140,9 +153,10 @@ def ballot_submit(
         voter_key = Ballot.key_for(part=part, voter=voter)
         ballot = Ballot.objects.filter(round=round, squad=squad, voter_key=voter_key).first()
         if ballot is None:
-            if part.ballot_count >= part.member_count:
+            ballot_count, member_count = _room_for_a_ballot(round.pk, squad)
+            if ballot_count >= member_count:
                 raise BallotRejected(
-                    f"{squad.name} already has a ballot for each of its {part.member_count} members, "
+                    f"{squad.name} already has a ballot for each of its {member_count} members, "
                     "so no more can be added. Ask your coach if this looks wrong."
                 )
             if on_new is not None:
@@ -177,13 +191,16 @@ def rounds_advance(*, tribe: Tribe | None = None, now: datetime | None = None) -
         due = due.filter(tribe=tribe)
     done = []
     for rnd in due.order_by("opens_at"):
-        if rnd.closes_at <= now:
-            if rnd.close(now=now):
-                audit(AuditEvent.Action.ROUND_CLOSED, rnd, tribe=rnd.tribe.name, by="closing time")
-                done.append((rnd, "closed"))
-        elif rnd.open(now=now):
-            audit(AuditEvent.Action.ROUND_OPENED, rnd, tribe=rnd.tribe.name, by="opening time")
-            done.append((rnd, "opened"))
+        try:
+            if rnd.closes_at <= now:
+                if rnd.close(now=now):
+                    audit(AuditEvent.Action.ROUND_CLOSED, rnd, tribe=rnd.tribe.name, by="closing time")
+                    done.append((rnd, "closed"))
+            elif rnd.open(now=now):
+                audit(AuditEvent.Action.ROUND_OPENED, rnd, tribe=rnd.tribe.name, by="opening time")
+                done.append((rnd, "opened"))
+        except RoundRejected as exc:  # one round that cannot move never holds up the others
+            logger.warning("Round %s of %s could not move on: %s", rnd.pk, rnd.tribe.name, exc)
     return done
 
 
@@ -442,7 +459,15 @@ def comments_purge(*, older_than: timedelta, now: datetime | None = None) -> int
 
 
 def _disagreement_order(part: RoundSquad, card_ids: list[int]) -> list[int]:
-    """The cards ordered by how far the squad's answers spread, widest first, then in deck order."""
+    """The cards ordered by how far the squad's answers spread, widest first, then in deck order.
+
+    With fewer than k ballots the order would tell something about a few votes: then it stays.
+    """
+    if (
+        Ballot.objects.filter(round_id=part.round_id, squad_id=part.squad_id).count()
+        < settings.HEALTHCHECK_MIN_RESPONSES
+    ):
+        return card_ids
     spread = {}
     rows = (
         Answer.objects.filter(ballot__round_id=part.round_id, ballot__squad_id=part.squad_id)
@@ -463,21 +488,22 @@ def _disagreement_order(part: RoundSquad, card_ids: list[int]) -> list[int]:
 
 @transaction.atomic
 def workshop_start(
-    *, part: RoundSquad, started_by: AbstractBaseUser, flow: str, kind: str, card_seconds: int
+    *, round: Round, squad: Squad, started_by: AbstractBaseUser, flow: str, kind: str, card_seconds: int
 ) -> Workshop:
-    """Start the workshop of a squad that is still voting, with its workshop link for the lobby."""
-    part = RoundSquad.objects.select_for_update().select_related("round", "squad").get(pk=part.pk)
-    if part.state != RoundSquad.State.OPEN or not part.round.accepts_votes():
-        raise RoundRejected(
-            f"{part.squad.name} is not voting in an open round, so there is no workshop to run."
-        )
+    """Start the workshop of a squad still voting in an open round, with its link for the lobby."""
+    if squad.tribe_id != round.tribe_id or not round.accepts_votes():
+        raise RoundRejected(f"{squad.name} is not voting in an open round, so there is no workshop to run.")
+    RoundSquad.objects.bulk_create([RoundSquad(round=round, squad=squad)], ignore_conflicts=True)
+    part = (
+        RoundSquad.objects.select_for_update().select_related("round", "squad").get(round=round, squad=squad)
+    )
+    if part.state != RoundSquad.State.OPEN:
+        raise RoundRejected(f"{squad.name} has finished this round.")
     existing = Workshop.objects.filter(part=part).first()
     if existing is not None:
         return existing
-    link = invite_create(round=part.round, squad=part.squad, created_by=started_by, kind=kind)
-    card_ids = list(RoundCard.objects.filter(round=part.round).values_list("card_id", flat=True))
-    if flow == Workshop.Flow.SURVEY:
-        card_ids = _disagreement_order(part, card_ids)
+    link = invite_create(round=round, squad=squad, created_by=started_by, kind=kind)
+    card_ids = list(RoundCard.objects.filter(round=round).values_list("card_id", flat=True))
     return Workshop.objects.create(
         part=part,
         link=link,
@@ -493,11 +519,16 @@ def workshop_start(
 def workshop_step(*, workshop: Workshop, step: str, now: datetime | None = None) -> Workshop:
     """Start, move to the next or previous card, or reveal the current one."""
     now = now or timezone.now()
-    current = Workshop.objects.select_for_update().get(pk=workshop.pk)
+    current = Workshop.objects.select_for_update().select_related("part").get(pk=workshop.pk)
     if current.state == Workshop.State.FINISHED:
         raise RoundRejected("This workshop has finished.")
+    if current.part.state != RoundSquad.State.OPEN:
+        raise RoundRejected("The squad has finished this round, so the workshop is over.")
     if step == "start":
         current.state, current.position, current.revealed = Workshop.State.RUNNING, 0, False
+        if current.flow == Workshop.Flow.SURVEY:
+            # The squad has voted in its own time: discuss the widest spread of answers first.
+            current.card_order = _disagreement_order(current.part, current.card_order)
     elif step in ("next", "previous"):
         if current.state != Workshop.State.RUNNING:
             raise RoundRejected("Start the workshop first.")
@@ -512,14 +543,16 @@ def workshop_step(*, workshop: Workshop, step: str, now: datetime | None = None)
     current.current_card_id = current.card_order[current.position] if current.card_order else None
     if step != "reveal":
         current.card_started_at = now
-    current.save(update_fields=["state", "position", "revealed", "current_card", "card_started_at"])
+    current.save(
+        update_fields=["state", "position", "revealed", "current_card", "card_started_at", "card_order"]
+    )
     return current
 
 
 def workshop_agree(*, workshop: Workshop, card: HealthCard, colour: str, trend: str, note: str) -> AgreedCard:
     """Record what the squad agreed for a card: a colour, a trend and a note, frozen when it finishes."""
-    if workshop.state != Workshop.State.RUNNING:
-        raise RoundRejected("Start the workshop before recording what the squad agreed.")
+    if workshop.state != Workshop.State.RUNNING or workshop.part.state != RoundSquad.State.OPEN:
+        raise RoundRejected("Record what the squad agreed while its workshop runs.")
     agreed, _ = AgreedCard.objects.update_or_create(
         workshop=workshop, card=card, defaults={"colour": colour, "trend": trend, "note": note}
     )
@@ -527,15 +560,16 @@ def workshop_agree(*, workshop: Workshop, card: HealthCard, colour: str, trend: 
 
 
 @transaction.atomic
-def workshop_finish(*, workshop: Workshop) -> Workshop:
-    """Finish: the squad's part closes and its results, with what it agreed, are frozen and shown."""
+def workshop_finish(*, workshop: Workshop) -> bool:
+    """Finish: the squad's part closes and its results, with what it agreed, are frozen and shown.
+
+    Returns whether this closed the squad's part (not when it had closed already).
+    """
     current = Workshop.objects.select_for_update().select_related("part").get(pk=workshop.pk)
-    if current.state == Workshop.State.FINISHED:
-        return current
-    current.part.close()
+    closed = current.part.close()
     current.state = Workshop.State.FINISHED
     current.save(update_fields=["state"])
-    return current
+    return closed
 
 
 def workshop_join(*, workshop: Workshop, voter: str) -> dict[str, str]:
@@ -558,10 +592,28 @@ def workshop_join(*, workshop: Workshop, voter: str) -> dict[str, str]:
     return answer or {}
 
 
-def workshop_answer(*, workshop: Workshop, voter: str, card_id: str, colour: str, trend: str) -> Ballot:
-    """Save a phone's answer to the current card into the person's ballot; other cards stay as they are."""
+def workshop_answer(
+    *,
+    workshop: Workshop,
+    voter: str,
+    card_id: str,
+    colour: str,
+    trend: str,
+    through_link: InviteLink | None = None,
+) -> Ballot:
+    """Save a phone's answer to the current card into the voter's ballot; other cards stay as they are.
+
+    Once the card is revealed its votes stay as they are, so that the counts on the screen never
+    change one vote at a time. A guest's first ballot counts on the open link it came through.
+    """
+    from .selectors import workshop_state
+
     if str(workshop.current_card_id) != card_id:
         raise BallotRejected("The workshop has moved on to another card; your phone shows it now.")
+    if (workshop_state(workshop.pk) or {}).get("revealed"):
+        raise BallotRejected(
+            "The votes on this card are revealed: talk it through. The next card comes soon."
+        )
     if colour not in Colour.values or trend not in [*Trend.values, ""]:
         raise BallotRejected("Choose green, yellow or red.")
     return ballot_submit(
@@ -570,4 +622,7 @@ def workshop_answer(*, workshop: Workshop, voter: str, card_id: str, colour: str
         voter=voter,
         answers=[AnswerInput(card_id=workshop.current_card_id, colour=colour, trend=trend)],
         partial=True,
+        on_new=(lambda: InviteLink.objects.filter(pk=through_link.pk).update(used=F("used") + 1))
+        if through_link is not None
+        else None,
     )

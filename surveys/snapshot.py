@@ -74,8 +74,13 @@ def previous_round(rnd: Round) -> Round | None:
     )
 
 
-def freeze_squad(part: RoundSquad, rnd: Round) -> list[Result]:
-    """Write one squad's results of a round, one row per card the round asks."""
+def freeze_squad(
+    part: RoundSquad, rnd: Round, *, previous: Round | bool | None = False, card_ids: list[int] | None = None
+) -> list[Result]:
+    """Write one squad's results of a round, one row per card the round asks.
+
+    The round before this one and the round's cards are read here unless the caller has them.
+    """
     aggregates = _answer_aggregates(rnd, part.squad_id)
     ballots = Ballot.objects.filter(round=rnd, squad_id=part.squad_id).count()
     through_open_links = (
@@ -85,7 +90,7 @@ def freeze_squad(part: RoundSquad, rnd: Round) -> list[Result]:
         or 0
     )
     members = SquadRole.objects.members().filter(squad_id=part.squad_id).values("user_id").distinct().count()
-    before = previous_round(rnd)
+    before = previous_round(rnd) if previous is False else previous
     previous = {}
     if before is not None:
         previous = {
@@ -98,8 +103,10 @@ def freeze_squad(part: RoundSquad, rnd: Round) -> list[Result]:
         a.card_id: a
         for a in AgreedCard.objects.filter(workshop__part=part).only("card_id", "colour", "trend", "note")
     }
+    if card_ids is None:
+        card_ids = list(RoundCard.objects.filter(round=rnd).values_list("card_id", flat=True))
     rows = []
-    for card_id in RoundCard.objects.filter(round=rnd).values_list("card_id", flat=True):
+    for card_id in card_ids:
         counts = aggregates.get(card_id, {})
         earlier = previous.get(card_id)
         settled = agreed.get(card_id)

@@ -6,6 +6,7 @@ whose ballot is whose; while it is open, no link, cache or log gives a vote away
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -245,3 +246,49 @@ def test_expired_rate_limit_rows_are_purged(db):
         hit(f"someone-{n}", period=settings.RATE_LIMIT_PERIOD, now=long_ago)
     hit("now", period=settings.RATE_LIMIT_PERIOD)
     assert list(RateLimit.objects.values_list("key", flat=True)) == ["now"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_members_and_guests_at_once_never_push_a_squad_past_its_members(tribe, squad, cards, lead):
+    """Members take no link lock; only the squad's part lock keeps the count exact."""
+    needs_postgres()
+    from surveys.services import guest_ballot_submit
+
+    from .factories import make_round
+
+    rnd = make_round(tribe, "Race")
+    people = [make_user() for _ in range(3)]
+    for person in people:
+        add_member(squad, person)
+    link = invite_create(round=rnd, squad=squad, created_by=lead, kind=InviteLink.Kind.OPEN)
+    answers = [AnswerInput(cards[0].pk, "green")]
+
+    def member(person):
+        return lambda: _try(
+            lambda: ballot_submit(round=rnd, squad=squad, voter=f"user:{person.pk}", answers=answers)
+        )
+
+    def guest(n: int):
+        return lambda: _try(lambda: guest_ballot_submit(invite=link, guest_id=f"g{n}", answers=answers))
+
+    all_at_once(*(member(p) for p in people), *(guest(n) for n in range(3)))
+    assert Ballot.objects.filter(round=rnd, squad=squad).count() == 3
+
+
+def _try(job) -> None:
+    with contextlib.suppress(BallotRejected):
+        job()
+
+
+def test_a_scheduled_round_found_past_its_close_still_closes_and_forgets(tribe, squad, cards, alice):
+    from surveys.models import Round
+    from surveys.services import rounds_advance
+
+    from .factories import make_round
+
+    rnd = make_round(tribe, "Forgotten", state=Round.State.SCHEDULED, opens_in=timedelta(days=1))
+    later = rnd.closes_at + timedelta(hours=1)
+    assert rounds_advance(now=later) == [(rnd, "closed")]
+    rnd.refresh_from_db()
+    assert rnd.state == Round.State.CLOSED
+    assert not RoundSquad.objects.filter(round=rnd).exclude(secret="").exists()

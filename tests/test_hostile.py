@@ -273,7 +273,9 @@ def world(tribe, squad, cards, open_round, lead, alice):
     invite = invite_create(round=open_round, squad=squad, created_by=lead, kind=InviteLink.Kind.OPEN)
     action = ActionItem.objects.create(squad=squad, card=cards[0], title="Keep", created_by=lead)
     part, _ = RoundSquad.objects.get_or_create(round=open_round, squad=squad)
-    workshop_start(part=part, started_by=lead, flow="live", kind="signin", card_seconds=300)
+    workshop_start(
+        round=part.round, squad=part.squad, started_by=lead, flow="live", kind="signin", card_seconds=300
+    )
     return open_round, squad, cards[0], invite, action
 
 
@@ -502,7 +504,7 @@ def test_below_the_minimum_nothing_leaks_anywhere(client, tribe, squad, cards, l
     assert list(chart_data["data"][0]["y"]) == [None]
     rows = client.get(reverse("surveys:tribe-export", args=[tribe.slug])).content.decode().splitlines()
     small_row = next(r for r in rows if r.startswith(f"{rnd.title},Small,{cards[0].name}"))
-    assert small_row.endswith("fewer than 3 answered,0") and ",red," not in small_row
+    assert small_row.endswith("fewer than 3 answered,") and ",red," not in small_row
     tribe_row = next(r for r in rows if ",Tribe (" in r and cards[0].name in r)
     assert "1 of 2 squads" in tribe_row and "2.00" in tribe_row  # only the squad that reached k
 

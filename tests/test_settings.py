@@ -63,6 +63,7 @@ def test_production_needs_its_own_strong_ballot_secret(ballot_secret, message):
         ("MIN_RESPONSES", "1", "MIN_RESPONSES must be at least 2"),
         ("MIN_COMMENT_RESPONSES", "2", "MIN_COMMENT_RESPONSES must not be below MIN_RESPONSES"),
         ("TRUSTED_PROXIES", "10.0.0.0/33", "TRUSTED_PROXIES must list addresses or networks"),
+        ("BEHIND_PROXY", "true", "BEHIND_PROXY needs TRUSTED_PROXIES"),
         ("LIGHT_GREEN_AT", "high", "LIGHT_GREEN_AT must be a number"),
         ("LIGHT_RED_BELOW", "1.8", "LIGHT_RED_BELOW must not be above LIGHT_GREEN_AT"),
         ("TIME_ZONE", "Mars/Olympus", "TIME_ZONE 'Mars/Olympus' is not a known time zone"),

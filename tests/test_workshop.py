@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from surveys.models import ActionItem, Answer, Result, RoundSquad, Workshop
-from surveys.services import AnswerInput, ballot_submit, workshop_start
+from surveys.services import AnswerInput, ballot_submit, workshop_start, workshop_step
 
 from .factories import add_member, cast, make_squad, make_tribe, make_user
 
@@ -27,7 +27,9 @@ def members(squad):
 @pytest.fixture
 def workshop(open_round, squad, lead, members):
     part, _ = RoundSquad.objects.get_or_create(round=open_round, squad=squad)
-    return workshop_start(part=part, started_by=lead, flow="live", kind="signin", card_seconds=300)
+    return workshop_start(
+        round=part.round, squad=part.squad, started_by=lead, flow="live", kind="signin", card_seconds=300
+    )
 
 
 def control(client: Client, workshop: Workshop, step: str, **data):
@@ -99,13 +101,16 @@ def test_phones_vote_card_by_card_and_the_reveal_needs_k(client, lead, workshop,
     below = client.get(state).content.decode()
     assert "2 of 4 voted" in below and "Fewer than 3 answered this card" in below
     assert "<strong>" not in below  # no counts of colours below k
-    vote(phones[2], workshop, "green", "improving")
+    control(client, workshop, "next")
+    for each, colour in zip(phones[:3], ("red", "green", "green"), strict=True):
+        vote(each, workshop, colour, "improving")
+    control(client, workshop, "reveal")
     above = client.get(state).content.decode()
     assert "3 of 4 voted" in above and re.search(r"Green</span> <strong>2</strong>", above)
     # The facilitator's form is pre-filled with the majority colour and the median trend.
     page = client.get(reverse("surveys:workshop", args=[workshop.pk])).content.decode()
     checked = re.findall(r'<input[^>]*name="(colour|trend)"[^>]*value="(\w*)"[^>]*checked', page)
-    assert checked == [("colour", "green"), ("trend", "stable")]
+    assert checked == [("colour", "green"), ("trend", "improving")]
 
 
 def test_the_workshop_reveals_by_itself_once_everyone_who_joined_has_voted(client, lead, workshop, members):
@@ -130,6 +135,7 @@ def test_a_phone_changes_only_the_current_card_of_its_ballot(
     )
     client.force_login(lead)
     control(client, workshop, "start")
+    phone(members[1], workshop)  # two phones joined, one has voted: not revealed yet
     vote(phone(members[0], workshop), workshop, "red")
     assert sorted(Answer.objects.values_list("colour", flat=True)) == ["red"] + ["yellow"] * (len(cards) - 1)
 
@@ -205,7 +211,11 @@ def test_survey_first_walks_the_cards_in_order_of_disagreement(open_round, squad
     cast(open_round, squad, cards[5], "ggy")
     cast(open_round, squad, cards[0], "ggg")
     part = RoundSquad.objects.get(round=open_round, squad=squad)
-    workshop = workshop_start(part=part, started_by=lead, flow="survey", kind="open", card_seconds=120)
+    workshop = workshop_start(
+        round=part.round, squad=part.squad, started_by=lead, flow="survey", kind="open", card_seconds=120
+    )
+    assert workshop.card_order[0] == cards[0].pk  # the order is worked out when the workshop starts
+    workshop = workshop_step(workshop=workshop, step="start")
     assert workshop.card_order[:2] == [cards[3].pk, cards[5].pk]
 
 
@@ -217,3 +227,54 @@ def test_a_squad_of_another_tribe_has_no_workshop_here(client, lead, open_round)
         {"squad": other.slug, "flow": "live", "kind": "signin", "minutes": 5},
     )
     assert response.status_code == 302 and not Workshop.objects.exists()
+
+
+def test_votes_on_a_revealed_card_stay_as_they_are(client, lead, workshop, members):
+    """Counts on the screen never change one vote at a time after the reveal."""
+    client.force_login(lead)
+    control(client, workshop, "start")
+    phones = [phone(person, workshop) for person in members]
+    for each in phones[:3]:
+        vote(each, workshop, "green")
+    control(client, workshop, "reveal")
+    assert vote(phones[3], workshop, "red").status_code == 409
+    assert vote(phones[0], workshop, "red").status_code == 409
+    assert sorted(Answer.objects.values_list("colour", flat=True)) == ["green"] * 3
+
+
+def test_a_workshop_ends_with_its_squads_part(client, lead, workshop, members, open_round, squad):
+    client.force_login(lead)
+    control(client, workshop, "start")
+    RoundSquad.objects.get(round=open_round, squad=squad).close()
+    control(client, workshop, "agree", colour="green", trend="", note="")
+    assert not workshop.agreed.exists()
+    page = client.get(reverse("surveys:workshop", args=[workshop.pk])).content.decode()
+    assert "Finished" in page or "finished" in page
+
+
+def test_a_guest_votes_only_through_this_workshops_own_live_link(open_round, squad, lead, members, tribe):
+    from surveys.models import InviteLink
+    from surveys.services import invite_create
+
+    open_workshop = workshop_start(
+        round=open_round, squad=squad, started_by=lead, flow="live", kind="open", card_seconds=300
+    )
+    other_squad = make_squad(tribe, "Fraud", members=3)
+    other_link = invite_create(
+        round=open_round, squad=other_squad, created_by=lead, kind=InviteLink.Kind.OPEN
+    )
+    stranger = Client()  # a guest of another squad's link
+    stranger.get(reverse("surveys:join", args=[other_link.token]))
+    assert stranger.get(reverse("surveys:workshop-phone", args=[open_workshop.pk])).status_code == 404
+    guest = Client()
+    assert guest.get(reverse("surveys:join", args=[open_workshop.link.token]))["Location"] == reverse(
+        "surveys:workshop-phone", args=[open_workshop.pk]
+    )
+    facilitator = Client()
+    facilitator.force_login(lead)
+    control(facilitator, open_workshop, "start")
+    assert vote(guest, open_workshop, "green").status_code == 302
+    open_workshop.link.refresh_from_db()
+    assert open_workshop.link.used == 1  # results will say a ballot came through the open link
+    InviteLink.objects.filter(pk=open_workshop.link.pk).update(revoked=True)
+    assert guest.get(reverse("surveys:workshop-phone", args=[open_workshop.pk])).status_code == 404

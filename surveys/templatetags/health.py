@@ -102,10 +102,11 @@ def as_arrow(trend: str) -> str | None:
     return TREND_ARROWS.get(trend)
 
 
-def _agreed_cell(cell, min_responses: int) -> str:
-    vote = (
-        f"vote: {_light(cell.light)}" if cell.visible else f"vote: fewer than {int(min_responses)} answered"
-    )
+def _agreed_cell(cell) -> str:
+    """A cell whose squad agreed a colour in its workshop (shown, like every colour, from k voters)."""
+    vote = f"vote: {_light(cell.light)}"
+    if cell.open_link_ballots:
+        vote += f"<br>{int(cell.open_link_ballots)} through an open link"
     return mark_safe(  # noqa: S308 (fixed words, symbols and numbers)
         f'<td class="cell cell-{cell.agreed_colour} cell-agreed">{_light(cell.agreed_colour)} '
         f"{_arrow(TREND_ARROWS.get(cell.agreed_trend))}"
@@ -121,8 +122,8 @@ def matrix_cell(cell, compare: bool, min_responses: int) -> str:
     Where the squad agreed a colour in its workshop, the cell shows it, marked as agreed, with
     the vote beneath.
     """
-    if cell is not None and cell.agreed_colour:
-        return _agreed_cell(cell, min_responses)
+    if cell is not None and cell.agreed_colour and cell.visible:
+        return _agreed_cell(cell)
     if cell is None or not cell.visible:
         return mark_safe(  # noqa: S308 (a number)
             '<td class="cell cell-none"><span class="light light-none">not enough votes</span>'

@@ -42,8 +42,11 @@ def _trend_figures(
         "titles": titles,
         "table": table,
         "scores": charts.score_lines(titles, series, **chart_options()),
+        # Below k voters even the count of ballots stays hidden: it would tell who did not vote.
         "participation": charts.participation_bars(
-            titles, [b for b, _ in participation], [m for _, m in participation]
+            titles,
+            [b if b >= settings.HEALTHCHECK_MIN_RESPONSES else None for b, _ in participation],
+            [m for _, m in participation],
         ),
         "heatmap": charts.light_heatmap(titles, [c.name for c in cards], cells),
         "participation_rows": list(zip(titles, participation, strict=True)),

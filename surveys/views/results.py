@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -133,7 +135,7 @@ def tribe_export(request: HttpRequest, slug: str) -> HttpResponse:
                     cell.divergence,
                 ]
             voters = cell.voters if cell is not None and cell.visible else ""
-            through_link = cell.open_link_ballots if cell is not None else ""
+            through_link = cell.open_link_ballots if cell is not None and cell.visible else ""
             writer.writerow(
                 _neutralise(v) for v in [rnd.title, squad.name, row.card.name, voters, *values, through_link]
             )
@@ -179,15 +181,46 @@ class ActionView:
         return f"{self.before.light or 'not enough votes'} → {self.now.light or 'not enough votes'}"
 
 
-def _history_text(points: list[charts.Point]) -> str:
-    """The history chart in words, for screen readers: each round with its score."""
-    return ", ".join(
-        f"{p.round} {'not enough votes' if p.score is None else format(p.score, '.2f')}" for p in points
-    )
+@dataclass
+class CardResult:
+    """One card of the squad page: its frozen result, its comments, and its history, drawn only when needed."""
+
+    result: Result
+    comments: list[str]
+    history_points: Callable[[], list[charts.Point]]
+    cache_key: str
+
+    @property
+    def chart_id(self) -> str:
+        return f"history-{self.result.card_id}"
+
+    @cached_property
+    def points(self) -> list[charts.Point]:
+        return self.history_points()
+
+    @cached_property
+    def history(self) -> dict:
+        options = {
+            "green_at": settings.HEALTHCHECK_LIGHT_GREEN_AT,
+            "red_below": settings.HEALTHCHECK_LIGHT_RED_BELOW,
+        }
+        return charts.sparkline(self.points, **options)
+
+    @property
+    def history_text(self) -> str:
+        """The history chart in words, for screen readers: each round with its score."""
+        return ", ".join(
+            f"{p.round} {'not enough votes' if p.score is None else format(p.score, '.2f')}"
+            for p in self.points
+        )
 
 
-def _squad_results(squad: Squad, rnd: Round, rounds: list[Round]) -> list[dict]:
-    """Per card of the round: its result, comments (sorted by text) and a history chart."""
+def _squad_results(squad: Squad, rnd: Round, rounds: list[Round], can_edit: bool) -> list[CardResult]:
+    """Per card of the round: its result, comments (sorted by text) and a history chart.
+
+    A finished squad's results never change, so each card's markup (all but its comments) is
+    cached under a key holding everything else it shows: names, titles, links.
+    """
     history = list(reversed(rounds[rounds.index(rnd) : rounds.index(rnd) + HISTORY_ROUNDS]))
     results = list(
         Result.objects.filter(squad=squad, round__in=[h.pk for h in history]).select_related("card")
@@ -195,8 +228,7 @@ def _squad_results(squad: Squad, rnd: Round, rounds: list[Round]) -> list[dict]:
     current = sorted(
         (r for r in results if r.round_id == rnd.pk), key=lambda r: (r.card.position, r.card.name)
     )
-    titles = {h.pk: h.title for h in history}
-    earlier = {(r.round_id, r.card_id): point_for(titles[r.round_id], r) for r in results}
+    earlier = {(r.round_id, r.card_id): r for r in results}
     comments: dict[int, list[str]] = {}
     for card_id, text in (
         Answer.objects.filter(
@@ -209,23 +241,20 @@ def _squad_results(squad: Squad, rnd: Round, rounds: list[Round]) -> list[dict]:
         .values_list("card_id", "comment")
     ):
         comments.setdefault(card_id, []).append(text)
-    options = {
-        "green_at": settings.HEALTHCHECK_LIGHT_GREEN_AT,
-        "red_below": settings.HEALTHCHECK_LIGHT_RED_BELOW,
-    }
-    items = []
-    for r in current:
-        points = [earlier.get((h.pk, r.card_id)) or charts.Point(h.title, None, None, 0) for h in history]
-        items.append(
-            {
-                "result": r,
-                "comments": comments.get(r.card_id, []),
-                "chart_id": f"history-{r.card_id}",
-                "history": charts.sparkline(points, **options),
-                "history_text": _history_text(points),
-            }
+
+    def points_for(card_id: int) -> Callable[[], list[charts.Point]]:
+        return lambda: [point_for(h.title, earlier.get((h.pk, card_id))) for h in history]
+
+    shown = (squad.slug, can_edit, [(h.pk, h.title) for h in history])
+    return [
+        CardResult(
+            result=r,
+            comments=comments.get(r.card_id, []),
+            history_points=points_for(r.card_id),
+            cache_key=fragment_key("squad-card", r.pk, r.card.name, shown),
         )
-    return items
+        for r in current
+    ]
 
 
 def _action_views(squad: Squad, rounds: list[Round]) -> list[ActionView]:
@@ -263,7 +292,8 @@ def squad_page(request: HttpRequest, slug: str) -> HttpResponse:
     squad = access.squad
     rounds = squad_rounds(squad)
     rnd, previous = selected_round(request, rounds)
-    results = _squad_results(squad, rnd, rounds) if rnd else []
+    can_edit = access.is_member or access.is_coach
+    results = _squad_results(squad, rnd, rounds, can_edit) if rnd else []
     ctx = {
         "squad": squad,
         "tribe": squad.tribe,
@@ -271,11 +301,11 @@ def squad_page(request: HttpRequest, slug: str) -> HttpResponse:
         "round": rnd,
         "previous": previous,
         "access": access,
-        "can_edit": access.is_member or access.is_coach,
+        "can_edit": can_edit,
         "min_responses": settings.HEALTHCHECK_MIN_RESPONSES,
         "min_comment_responses": settings.HEALTHCHECK_MIN_COMMENT_RESPONSES,
         "results": results,
-        "participation": results[0]["result"] if results else None,
+        "participation": results[0].result if results else None,
         "actions": _action_views(squad, rounds),
         "has_charts": rnd is not None,
     }

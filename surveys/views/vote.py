@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from ..access import get_squad_for_member, roles_of
+from ..access import get_squad_for_member, is_member, roles_of, supports
 from ..forms import COLOUR_HINTS, BallotForm
 from ..guests import forget_guest, guest_link_id, guest_of, remember_guest
 from ..models import (
@@ -213,13 +213,10 @@ def _member_or_supporter(request: HttpRequest, invite: InviteLink) -> HttpRespon
     """
     if not request.user.is_authenticated:
         return None
-    roles = roles_of(request)
-    _, kinds = roles.squads.get(invite.squad.slug, (None, set()))
-    if SquadRole.Role.MEMBER in kinds:
+    if is_member(request, invite.squad):
         messages.info(request, "You are a member of this squad: this is your own ballot.")
         return redirect("surveys:vote", round_id=invite.round_id, squad_slug=invite.squad.slug)
-    supports = invite.created_by_id == request.user.pk or SquadRole.Role.COACH in kinds
-    if supports or invite.squad.tribe_id in roles.tribe_roles:
+    if supports(request, invite.squad, invite):
         return _problem(
             request,
             "You run this workshop",
@@ -273,8 +270,8 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def guest_vote(request: HttpRequest, round_id: int, squad_slug: str) -> HttpResponse:
-    _, kinds = roles_of(request).squads.get(squad_slug, (None, set()))
-    if SquadRole.Role.MEMBER in kinds:  # a member votes on their own ballot, whatever the path
+    if SquadRole.Role.MEMBER in roles_of(request).squads.get(squad_slug, (None, set()))[1]:
+        # A member votes on their own ballot, whatever the path.
         return redirect("surveys:vote", round_id=round_id, squad_slug=squad_slug)
     link_id = guest_link_id(request)
     invite = (

@@ -22,8 +22,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from ..access import (
     get_round_for_inviter,
-    get_workshop_for_member,
     get_workshop_for_supporter,
+    get_workshop_for_viewer,
     get_workshop_for_voter,
     roles_of,
     squads_for_inviter,
@@ -31,7 +31,7 @@ from ..access import (
 from ..audit import audit
 from ..forms import AgreedCardForm, WorkshopActionForm, WorkshopForm
 from ..guests import guest_of
-from ..models import AuditEvent, Colour, InviteLink, RoundRejected, RoundSquad, Trend, Workshop
+from ..models import AuditEvent, Colour, InviteLink, RoundRejected, Trend, Workshop
 from ..selectors import workshop_state
 from ..services import (
     BallotRejected,
@@ -99,9 +99,8 @@ def workshop_new(request: HttpRequest, round_id: int) -> HttpResponse:
     if squad is None or not form.is_valid():
         messages.error(request, "Choose one of your squads and how the workshop runs.")
         return redirect(back, **({"round_id": rnd.pk} if back == "surveys:round-detail" else {}))
-    part, _ = RoundSquad.objects.get_or_create(round=rnd, squad=squad)
     try:
-        workshop = workshop_start(part=part, started_by=request.user, **form.cleaned_data)
+        workshop = workshop_start(round=rnd, squad=squad, started_by=request.user, **form.cleaned_data)
     except RoundRejected as exc:
         messages.error(request, str(exc))
         return redirect(back, **({"round_id": rnd.pk} if back == "surveys:round-detail" else {}))
@@ -172,8 +171,8 @@ def workshop_control(request: HttpRequest, workshop_id: int) -> HttpResponse:
             )
             messages.success(request, f"Action added: {action.title}")
         elif step == "finish":
-            workshop_finish(workshop=workshop)
-            audit(AuditEvent.Action.SQUAD_FINISHED, workshop.part.squad, request=request, via="workshop")
+            if workshop_finish(workshop=workshop):
+                audit(AuditEvent.Action.SQUAD_FINISHED, workshop.part.squad, request=request, via="workshop")
             messages.success(request, f"{workshop.part.squad.name} has finished: the results are ready.")
             return redirect(
                 reverse("surveys:squad", args=[workshop.part.squad.slug]) + f"?round={workshop.part.round_id}"
@@ -189,7 +188,7 @@ def workshop_control(request: HttpRequest, workshop_id: int) -> HttpResponse:
 @require_GET
 def workshop_screen(request: HttpRequest, workshop_id: int) -> HttpResponse:
     """For the projector: large type, the current card, counts, the timer, and the reveal."""
-    workshop = get_workshop_for_member(request, workshop_id)
+    workshop = get_workshop_for_viewer(request, workshop_id)
     url, qr = _qr(request, workshop.link)
     ctx = {
         "workshop": workshop,
@@ -208,7 +207,9 @@ def workshop_phone(request: HttpRequest, workshop_id: int) -> HttpResponse:
     guest = guest_of(request)
     if not request.user.is_authenticated and guest is None:
         return redirect_to_login(request.get_full_path())
-    workshop, voter = get_workshop_for_voter(request, workshop_id, guest)
+    workshop = Workshop.objects.select_related("link").filter(pk=workshop_id).first()
+    guest = guest_of(request, workshop.link) if workshop is not None and workshop.link else None
+    workshop, voter, link = get_workshop_for_voter(request, workshop_id, guest)
     status = 200
     if request.method == "POST":
         try:
@@ -218,6 +219,7 @@ def workshop_phone(request: HttpRequest, workshop_id: int) -> HttpResponse:
                 card_id=request.POST.get("card", ""),
                 colour=request.POST.get("colour", ""),
                 trend=request.POST.get("trend", ""),
+                through_link=link,
             )
         except BallotRejected as exc:
             messages.error(request, str(exc))

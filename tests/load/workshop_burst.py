@@ -51,7 +51,7 @@ RoundCard.objects.bulk_create(
 )
 rnd.open()
 part = RoundSquad.objects.get(round=rnd, squad=squad)
-workshop = workshop_start(part=part, started_by=coach, flow="live", kind="signin", card_seconds=300)
+workshop = workshop_start(round=rnd, squad=squad, started_by=coach, flow="live", kind="signin", card_seconds=300)
 workshop_step(workshop=workshop, step="start")
 print(workshop.pk, state_url(workshop, "screen"))
 """
