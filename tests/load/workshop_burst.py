@@ -1,7 +1,8 @@
 """The workshop burst for `make bench`: a squad's phones and screens polling while people vote.
 
 60 participants poll the workshop's state every 2 s (with If-None-Match, as browsers do), while
-8 of them save answers from their phones, against `make serve` on its own database.
+8 of them vote from their phones on each card and the facilitator moves to the next card every
+5 s, against `make serve` on its own database.
 """
 
 from __future__ import annotations
@@ -108,40 +109,60 @@ def _poll(base: str, path: str, tally: Tally, stop: threading.Event) -> None:
         stop.wait(max(0.0, 2.0 - (time.monotonic() - started)))
 
 
-def _save(base: str, username: str, workshop_id: int, tally: Tally, stop: threading.Event) -> None:
+def _session(base: str, username: str):
+    """A signed-in browser: a function that opens a path (posting data if given)."""
     opener = urllib.request.build_opener(
         urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), NoRedirect
     )
 
     def open_(path: str, data: dict | None = None) -> tuple[int, str]:
         body = urllib.parse.urlencode(data).encode() if data is not None else None
+        request = urllib.request.Request(base + path, data=body, headers={"Referer": base + path})
         try:
-            with opener.open(
-                urllib.request.Request(base + path, data=body, headers={"Referer": base + path}), timeout=15
-            ) as r:
-                return r.status, r.read().decode()
+            with opener.open(request, timeout=15) as response:
+                return response.status, response.read().decode()
         except urllib.error.HTTPError as error:
             return error.code, ""
 
-    token = lambda html: re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)  # noqa: E731
     _, html = open_("/accounts/login/")
     open_(
-        "/accounts/login/", {"csrfmiddlewaretoken": token(html), "username": username, "password": PASSWORD}
+        "/accounts/login/", {"csrfmiddlewaretoken": _token(html), "username": username, "password": PASSWORD}
     )
+    return open_
+
+
+def _token(html: str) -> str:
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    return found.group(1) if found else ""
+
+
+def _save(base: str, username: str, workshop_id: int, tally: Tally, stop: threading.Event) -> None:
+    """A phone: vote once on each card the facilitator shows."""
+    open_ = _session(base, username)
     phone = f"/workshops/{workshop_id}/phone/"
     while not stop.is_set():
         status, html = open_(phone)
         card = re.search(r'name="card" value="(\d+)"', html)
-        if status != 200 or card is None:
+        if status != 200:
             tally.add(f"phone {status}")
-            stop.wait(1)
-            continue
-        colour = random.choice(["green", "yellow", "red"])
-        status, _ = open_(
-            phone, {"csrfmiddlewaretoken": token(html), "card": card.group(1), "colour": colour}
-        )
-        tally.add(f"save {status}")
-        stop.wait(random.uniform(1.0, 3.0))
+        elif card is not None and "Your vote:" not in html:
+            colour = random.choice(["green", "yellow", "red"])
+            status, _ = open_(
+                phone, {"csrfmiddlewaretoken": _token(html), "card": card.group(1), "colour": colour}
+            )
+            tally.add(f"save {status}")
+        stop.wait(random.uniform(1.0, 2.0))
+
+
+def _facilitate(base: str, workshop_id: int, tally: Tally, stop: threading.Event) -> None:
+    """The facilitator: the next card every 5 s, back to the first after the last."""
+    open_ = _session(base, "facilitator")
+    page = f"/workshops/{workshop_id}/"
+    while not stop.wait(5.0):
+        _, html = open_(page)
+        step = "next" if 'value="next" class="btn btn-primary">' in html else "start"
+        status, _ = open_(f"{page}control/", {"csrfmiddlewaretoken": _token(html), "step": step})
+        tally.add(f"step {status}")
 
 
 def burst(label: str, database_url: str, port: int, seconds: float) -> dict:
@@ -165,6 +186,7 @@ def burst(label: str, database_url: str, port: int, seconds: float) -> dict:
             threading.Thread(target=_save, args=(base, f"phone{n:02d}", workshop_id, saves, stop))
             for n in range(SAVERS)
         ]
+        threads.append(threading.Thread(target=_facilitate, args=(base, workshop_id, saves, stop)))
         for thread in threads:
             thread.start()
         time.sleep(seconds)
@@ -175,7 +197,9 @@ def burst(label: str, database_url: str, port: int, seconds: float) -> dict:
         stop_server(server)
     latencies = sorted(polls.latencies)
     errors = {
-        k: v for k, v in {**polls.statuses, **saves.statuses}.items() if k not in ("200", "304", "save 302")
+        k: v
+        for k, v in {**polls.statuses, **saves.statuses}.items()
+        if k not in ("200", "304", "save 302", "step 302")
     }
     return {
         "label": label,
