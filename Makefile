@@ -12,8 +12,10 @@ run: $(VENV)/.base node_modules/.package-lock.json
 	@echo ""
 	@echo "  Squad health check: http://127.0.0.1:8000/"
 	@echo "  Demo logins (password: demo): member, coach, lead, admin"
+	@echo "  The scheduler (manage.py tick --loop) runs beside the server; Ctrl-C stops both."
 	@echo ""
-	$(MANAGE) runserver 127.0.0.1:8000
+	$(MANAGE) tick --loop & tick=$$!; trap 'kill $$tick 2>/dev/null' EXIT INT TERM; \
+	  $(MANAGE) runserver 127.0.0.1:8000
 
 test: $(VENV)/.dev node_modules/.package-lock.json
 	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest $(PYTEST_ARGS)

@@ -356,6 +356,25 @@ LOGGING = {
     "disable_existing_loggers": False,
     # No log line names a vote or join address: those paths carry invite tokens, or say who voted when.
     "filters": {"quiet_paths": {"()": "healthcheck.logs.QuietPaths"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["quiet_paths"]}},
+    "formatters": {
+        "server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["quiet_paths"]},
+        "server": {"class": "logging.StreamHandler", "filters": ["quiet_paths"], "formatter": "server"},
+    },
+    # Django's own handlers would print request paths unfiltered: its loggers use ours instead.
+    "loggers": {
+        "django": {
+            "handlers": ["console"],
+            "level": os.environ.get("LOG_LEVEL", "WARNING"),
+            "propagate": False,
+        },
+        "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }

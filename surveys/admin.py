@@ -15,6 +15,7 @@ from .models import (
     RoundRejected,
     Squad,
     SquadRole,
+    TickLog,
     Tribe,
     TribeRole,
 )
@@ -204,6 +205,24 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ["actor_name", "target"]
     date_hierarchy = "at"
     readonly_fields = ["at", "actor", "actor_name", "action", "target", "detail", "ip"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(TickLog)
+class TickLogAdmin(admin.ModelAdmin):
+    """What the scheduler did, read only."""
+
+    list_display = ["at", "__str__"]
+    date_hierarchy = "at"
+    readonly_fields = ["at", "did"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -1022,6 +1022,19 @@ class ReminderLog(models.Model):
         return f"Reminder to {self.user} on {self.sent_on}"
 
 
+class TickLog(models.Model):
+    """What one run of the scheduler (manage.py tick) did, when it did anything."""
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    did = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M}: {'; '.join(self.did)}"
+
+
 class AuditEvent(models.Model):
     """Who did what and when: round, deck and role changes, sign-ins and denied access.
 

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -34,6 +34,7 @@ from .models import (
     RoundSquad,
     Squad,
     SquadRole,
+    TickLog,
     Trend,
     Tribe,
     Workshop,
@@ -424,11 +425,18 @@ def reminders_send(*, days: int, now: datetime | None = None) -> int:
     sent = 0
     for items in pending.values():
         user = items[0][1].user
+        items.sort(key=lambda item: (item[0].closes_at, item[0].pk))
+        try:
+            with transaction.atomic():
+                # The first record is the claim: a second scheduler running at once fails to write
+                # it, and so sends nothing.
+                ReminderLog.objects.create(user=user, round=items[0][0], sent_on=today)
+        except IntegrityError:
+            continue
         with transaction.atomic():
-            if ReminderLog.objects.select_for_update().filter(user=user, sent_on=today).exists():
-                continue
             ReminderLog.objects.bulk_create(
-                [ReminderLog(user=user, round=rnd, sent_on=today) for rnd, _ in items], ignore_conflicts=True
+                [ReminderLog(user=user, round=rnd, sent_on=today) for rnd, _ in items[1:]],
+                ignore_conflicts=True,
             )
             lines = [
                 f"- {rnd.title}, {role.squad.name}: closes {local_time(rnd.closes_at)}\n"
@@ -626,3 +634,21 @@ def workshop_answer(
         if through_link is not None
         else None,
     )
+
+
+def tick(*, now: datetime | None = None) -> list[str]:
+    """Everything the clock calls for, once: round transitions, then the day's reminders.
+
+    Safe to run every minute and from several machines at once: each transition and each
+    reminder is claimed under a lock or a unique row, so it happens once. What it did is
+    recorded (readable by staff in the admin) when it did anything.
+    """
+    now = now or timezone.now()
+    did = [f"{what} {rnd.tribe.name}: {rnd.title}" for rnd, what in rounds_advance(now=now)]
+    if settings.REMINDER_DAYS:
+        sent = reminders_send(days=settings.REMINDER_DAYS, now=now)
+        if sent:
+            did.append(f"sent {sent} reminder{'s' if sent != 1 else ''}")
+    if did:
+        TickLog.objects.create(at=now, did=did)
+    return did

@@ -1,20 +1,45 @@
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
+import signal
+import threading
 
-from surveys.services import rounds_advance
+from django.core.management.base import BaseCommand
+from django.db import OperationalError, connections
+
+from surveys.services import tick
 
 
 class Command(BaseCommand):
     help = (
         "Do what the clock calls for: open scheduled rounds whose time has come, close rounds whose "
-        "closing time has passed and freeze their results. Safe to run every minute, and from several "
-        "machines at once: each transition happens once."
+        "closing time has passed (freezing their results), and send the day's reminders. Each thing "
+        "happens once, even with several schedulers at once. With --loop, run every minute until "
+        "stopped (SIGTERM or Ctrl-C stop it between runs)."
     )
 
-    def handle(self, *args, **options) -> None:
-        done = rounds_advance()
-        for rnd, what in done:
-            self.stdout.write(f"{what.capitalize()} {rnd.tribe.name}: {rnd.title}")
-        if not done:
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--loop", action="store_true", help="Run every --every seconds until stopped.")
+        parser.add_argument("--every", type=float, default=60.0, help="Seconds between runs (default 60).")
+
+    def handle(self, *args, loop: bool, every: float, **options) -> None:
+        if not loop:
+            self.report(tick())
+            return
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        self.stdout.write(f"Scheduler running every {every:g} s; stop it with SIGTERM or Ctrl-C.")
+        while not stop.is_set():
+            try:
+                self.report(tick(), quiet=True)
+            except OperationalError as exc:  # the database is away for a moment: try again next time
+                self.stderr.write(f"Tick skipped: {exc}")
+                connections.close_all()
+            stop.wait(every)
+        self.stdout.write("Scheduler stopped.")
+
+    def report(self, did: list[str], quiet: bool = False) -> None:
+        for line in did:
+            self.stdout.write(line[0].upper() + line[1:])
+        if not did and not quiet:
             self.stdout.write("Nothing is due.")
