@@ -196,8 +196,21 @@ class RoundAdmin(AuditedAdmin):
         return super().has_delete_permission(request, obj)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A record kept by the application itself: staff read it, nobody adds, changes or deletes it."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """The audit log, read only: who did what and when (never what anyone voted)."""
 
     list_display = ["at", "actor_name", "action", "target", "ip"]
@@ -206,29 +219,11 @@ class AuditEventAdmin(admin.ModelAdmin):
     date_hierarchy = "at"
     readonly_fields = ["at", "actor", "actor_name", "action", "target", "detail", "ip"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
 
 @admin.register(TickLog)
-class TickLogAdmin(admin.ModelAdmin):
+class TickLogAdmin(ReadOnlyAdmin):
     """What the scheduler did, read only."""
 
     list_display = ["at", "__str__"]
     date_hierarchy = "at"
     readonly_fields = ["at", "did"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False

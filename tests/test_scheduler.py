@@ -87,3 +87,12 @@ def test_the_loop_stops_cleanly_on_sigterm(tmp_path):
     loop.send_signal(signal.SIGTERM)
     out, _ = loop.communicate(timeout=20)
     assert loop.returncode == 0 and "Scheduler stopped." in out
+
+
+def test_staff_read_what_the_scheduler_did_and_change_nothing(client, tribe, squad, cards):
+    make_past_round(tribe, "Due", days_ago=30)
+    tick()
+    client.force_login(make_user("root", is_staff=True, is_superuser=True))
+    page = client.get("/admin/surveys/ticklog/")
+    assert page.status_code == 200 and "closed Payments: Due" in page.content.decode()
+    assert client.get("/admin/surveys/ticklog/add/").status_code == 403
