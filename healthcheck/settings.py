@@ -197,6 +197,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Only the ballot page takes a reminder's sign-in link, with a scope naming that ballot.
+    "sesame.backends.ModelBackend",
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -338,6 +340,22 @@ REMINDER_DAYS = envint("REMINDER_DAYS", "2", minimum=0)
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 if not SITE_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured("SITE_URL must start with http:// or https://")
+
+# Reminder emails carry a personal link to the person's own ballot: it signs them in on that page
+# only, and only while their squad's part of the round is open (checked on use). No link is older
+# than this, whatever else holds.
+SESAME_MAX_AGE = timedelta(days=envint("REMINDER_LINK_DAYS", "30", minimum=1))
+SESAME_TOKEN_NAME = "signin"
+
+# Chat channels (Slack and Microsoft Teams incoming webhooks) per tribe. Webhook URLs are stored
+# encrypted with a key derived from WEBHOOK_KEY (or from SECRET_KEY when it is not set), and may only
+# point at these hosts (and their subdomains).
+WEBHOOK_KEY = os.environ.get("WEBHOOK_KEY", "")
+WEBHOOK_HOSTS = envlist(
+    "WEBHOOK_HOSTS", "hooks.slack.com,webhook.office.com,logic.azure.com,api.powerplatform.com"
+)
+WEBHOOK_ALLOW_HTTP = envbool("WEBHOOK_ALLOW_HTTP", "false")  # for a receiver on a private network
+WEBHOOK_TIMEOUT = envfloat("WEBHOOK_TIMEOUT", "5")
 
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
 EMAIL_BACKEND = (

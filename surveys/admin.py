@@ -10,6 +10,7 @@ from .audit import audit
 from .models import (
     AuditEvent,
     HealthCard,
+    Notification,
     Round,
     RoundCard,
     RoundRejected,
@@ -227,3 +228,24 @@ class TickLogAdmin(ReadOnlyAdmin):
     list_display = ["at", "__str__"]
     date_hierarchy = "at"
     readonly_fields = ["at", "did"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    """What the chat channels were told, and whether it got through; read only."""
+
+    list_display = ["created_at", "channel", "round", "event", "state", "attempts", "last_error"]
+    list_filter = ["state", "event", "channel__kind"]
+    readonly_fields = [
+        "channel",
+        "round",
+        "event",
+        "text",
+        "link",
+        "state",
+        "attempts",
+        "created_at",
+        "next_attempt_at",
+        "sent_at",
+        "last_error",
+    ]

@@ -30,7 +30,8 @@ def audit(
 
 
 def on_signed_in(sender, request: HttpRequest, user, **kwargs) -> None:
-    audit(AuditEvent.Action.SIGNED_IN, user.get_username(), request=request, actor=user)
+    method = getattr(request, "sign_in_method", "password")
+    audit(AuditEvent.Action.SIGNED_IN, user.get_username(), request=request, actor=user, method=method)
 
 
 def on_sign_in_failed(sender, credentials: dict, request: HttpRequest | None = None, **kwargs) -> None:

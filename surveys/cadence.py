@@ -44,10 +44,6 @@ def _first_weekday(year: int, month: int, weekday: int) -> date:
     return first + timedelta(days=(weekday - first.weekday()) % 7)
 
 
-def _period_day(plan: Plan, year: int, month: int) -> date:
-    return _first_weekday(year, month, plan.weekday)
-
-
 def next_opening_day(plan: Plan, on_or_after: date) -> date:
     """The first day on or after the given one on which a round of the plan opens."""
     if plan.every == "weeks":
@@ -62,7 +58,7 @@ def next_opening_day(plan: Plan, on_or_after: date) -> date:
     year, month = on_or_after.year, on_or_after.month
     month -= (month - 1) % months  # back to the first month of the quarter
     while True:
-        day = _period_day(plan, year, month)
+        day = _first_weekday(year, month, plan.weekday)
         if day >= on_or_after:
             return day
         month += months

@@ -13,6 +13,8 @@ from .models import (
     COMMENT_MAX_LENGTH,
     ActionItem,
     Answer,
+    Cadence,
+    Channel,
     Colour,
     HealthCard,
     InviteLink,
@@ -23,6 +25,7 @@ from .models import (
     Workshop,
     local_time,
 )
+from .notify import webhook_problem
 from .services import AnswerInput
 
 CARD_FIELD = re.compile(r"^card-(?P<card_id>[^-]+)-(?P<part>[a-z]+)$")
@@ -251,6 +254,94 @@ class RoundForm(forms.Form):
 
 class ExtendForm(forms.Form):
     closes_at = forms.DateTimeField(label="New closing time", widget=DATETIME_WIDGET)
+
+
+class CadenceForm(forms.ModelForm):
+    """A tribe's rhythm: how often its rounds open, on which weekday and time, for how long, with which cards."""
+
+    class Meta:
+        model = Cadence
+        fields = ["every", "weeks", "anchor", "weekday", "at", "open_days", "cards"]
+        widgets = {
+            "every": forms.RadioSelect,
+            "at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "anchor": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "cards": forms.CheckboxSelectMultiple,
+        }
+        help_texts = {
+            "weeks": "For every few weeks: how many weeks from one opening to the next.",
+            "anchor": "For every few weeks: the first opening day (moved to the weekday); empty means the next one.",
+            "weekday": "Monthly and quarterly rounds open on the first such weekday of the month or quarter.",
+            "at": "Local time of the installation; it stays the same across daylight-saving changes.",
+            "cards": "None chosen: the tribe's active deck at the time each round is made.",
+        }
+
+    def __init__(self, *args, tribe: Tribe, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.tribe = tribe
+        self.fields["cards"].queryset = HealthCard.objects.filter(tribe=tribe, retired=False).order_by(
+            "position", "name"
+        )
+        self.fields["weeks"].min_value = 1
+        self.fields["weeks"].widget.attrs.update(min=1, max=26)
+        self.fields["open_days"].widget.attrs.update(min=1, max=84)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        every, weeks, days = cleaned.get("every"), cleaned.get("weeks"), cleaned.get("open_days")
+        if days is not None and days < 1:
+            self.add_error("open_days", "A round stays open at least one day.")
+        elif weeks is not None and not 1 <= weeks <= 26:
+            self.add_error("weeks", "Choose between 1 and 26 weeks.")
+        elif every and days is not None and every != Cadence.Every.OFF:
+            longest = Cadence(every=every, weeks=weeks or 1).longest_open()
+            if not 1 <= days <= longest:
+                self.add_error(
+                    "open_days",
+                    f"With this rhythm a round can stay open 1 to {longest} days, so that it closes "
+                    "before the next one opens.",
+                )
+        return cleaned
+
+
+class ShiftForm(forms.Form):
+    opens_at = forms.DateTimeField(label="New opening time", widget=DATETIME_WIDGET)
+
+    def clean_opens_at(self):
+        opens_at = self.cleaned_data["opens_at"]
+        if opens_at <= timezone.now():
+            raise forms.ValidationError("Choose an opening time in the future.")
+        return opens_at
+
+
+class ChannelForm(forms.Form):
+    kind = forms.ChoiceField(label="Service", choices=Channel.Kind.choices)
+    url = forms.URLField(
+        label="Incoming webhook URL",
+        max_length=500,
+        assume_scheme="https",
+        help_text="Slack: an app's incoming webhook. Teams: a workflow's “post to a channel when a webhook "
+        "request is received”. It is stored encrypted and never shown again in full.",
+        error_messages={"invalid": "That is not a URL: copy the webhook URL again."},
+    )
+
+    def __init__(self, *args, tribe: Tribe, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.tribe = tribe
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        kind, url = cleaned.get("kind"), cleaned.get("url")
+        if url:
+            problem = webhook_problem(url)
+            if problem:
+                self.add_error("url", problem)
+        if kind and Channel.objects.filter(tribe=self.tribe, kind=kind).exists():
+            self.add_error(
+                "kind",
+                f"{self.tribe.name} has a {Channel.Kind(kind).label} channel already; remove it first.",
+            )
+        return cleaned
 
 
 class CardForm(forms.ModelForm):

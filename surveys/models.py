@@ -6,7 +6,7 @@ import hmac
 import re
 import secrets
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
@@ -184,6 +184,9 @@ class Round(models.Model):
     closes_at = models.DateTimeField()
     state = models.CharField(max_length=9, choices=State.choices, default=State.DRAFT, editable=False)
     cards = models.ManyToManyField(HealthCard, through="RoundCard", related_name="rounds")
+    # The period of the tribe's rhythm this round was made for (its planned opening day), or none
+    # for a round a person made.
+    cadence_day = models.DateField(null=True, blank=True, editable=False)
 
     objects = RoundQuerySet.as_manager()
 
@@ -199,6 +202,8 @@ class Round(models.Model):
                 name="round_state_valid",
             ),
             models.CheckConstraint(condition=not_blank("title"), name="round_title_not_blank"),
+            # One round per period of the rhythm, however many schedulers run at once.
+            models.UniqueConstraint(fields=["tribe", "cadence_day"], name="one_round_per_cadence_period"),
         ]
         indexes = [models.Index(fields=["tribe", "state", "closes_at"], name="round_tribe_state_idx")]
 
@@ -1022,6 +1027,156 @@ class ReminderLog(models.Model):
         return f"Reminder to {self.user} on {self.sent_on}"
 
 
+# The longest a monthly or quarterly round may stay open, so that it ends before the next period's
+# round opens: the first Monday of February can be the 7th and that of March the 1st, 22 days later.
+LONGEST_OPEN = {"monthly": 21, "quarterly": 84}
+
+
+class Cadence(models.Model):
+    """A tribe's rhythm of health checks: the scheduler creates and opens each round on time."""
+
+    class Every(models.TextChoices):
+        OFF = "off", "Off: rounds are made by hand"
+        MONTHLY = "monthly", "Every month"
+        QUARTERLY = "quarterly", "Every quarter"
+        WEEKS = "weeks", "Every few weeks"
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
+    tribe = models.OneToOneField(Tribe, models.CASCADE, related_name="cadence")
+    every = models.CharField(max_length=9, choices=Every.choices, default=Every.OFF)
+    weeks = models.PositiveSmallIntegerField("number of weeks", default=6)
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices, default=Weekday.MONDAY)
+    at = models.TimeField("opens at", default=time(9, 0))
+    open_days = models.PositiveSmallIntegerField("days open", default=7)
+    # For "every few weeks": the first opening day (moved to the weekday); the count starts there.
+    anchor = models.DateField("starting", null=True, blank=True)
+    # None chosen means the tribe's active deck at the time each round is made.
+    cards = models.ManyToManyField(HealthCard, blank=True, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(every__in=["off", "monthly", "quarterly", "weeks"]), name="cadence_every_valid"
+            ),
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="cadence_weekday_valid"),
+            models.CheckConstraint(
+                condition=~Q(every="weeks") | Q(anchor__isnull=False), name="cadence_weeks_counted_from_a_day"
+            ),
+            models.CheckConstraint(condition=Q(weeks__gte=1, weeks__lte=26), name="cadence_weeks_valid"),
+            models.CheckConstraint(
+                condition=Q(open_days__gte=1)
+                & (
+                    Q(every="off")
+                    | Q(every="monthly", open_days__lte=LONGEST_OPEN["monthly"])
+                    | Q(every="quarterly", open_days__lte=LONGEST_OPEN["quarterly"])
+                    | Q(every="weeks", open_days__lt=models.F("weeks") * 7)
+                ),
+                name="cadence_open_shorter_than_period",
+                violation_error_message="A round must stay open at least a day, and close before the next one opens.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tribe}: {self.described()}"
+
+    def described(self) -> str:
+        """The rhythm in words: "every quarter, on the first Monday at 09:00, open 7 days"."""
+        if self.every == self.Every.OFF:
+            return "off"
+        day = self.get_weekday_display()
+        when = {
+            "monthly": f"every month, on the first {day}",
+            "quarterly": f"every quarter, on the first {day}",
+            "weeks": f"every {self.weeks} weeks, on {day}",
+        }[self.every]
+        return f"{when} at {self.at:%H:%M}, open {self.open_days} day{'s' if self.open_days != 1 else ''}"
+
+    def longest_open(self) -> int:
+        return self.weeks * 7 - 1 if self.every == self.Every.WEEKS else LONGEST_OPEN[self.every]
+
+
+class Channel(models.Model):
+    """A tribe's chat channel (a Slack or Microsoft Teams incoming webhook) that hears about rounds.
+
+    The webhook URL is a secret: it is stored encrypted and never shown again in full.
+    """
+
+    class Kind(models.TextChoices):
+        SLACK = "slack", "Slack"
+        TEAMS = "teams", "Microsoft Teams"
+
+    tribe = models.ForeignKey(Tribe, models.CASCADE, related_name="channels")
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    sealed_url = models.TextField(editable=False)
+    url_hint = models.CharField(max_length=80, editable=False)
+    added_at = models.DateTimeField(default=timezone.now, editable=False)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["kind", "added_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["tribe", "kind"], name="one_channel_per_kind_per_tribe"),
+            models.CheckConstraint(condition=Q(kind__in=["slack", "teams"]), name="channel_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.tribe}: {self.url_hint}"
+
+
+class Notification(models.Model):
+    """One message to one channel about one round: queued by the scheduler, posted with retries.
+
+    It holds the message as sent: the round's title, counts of squads, a link; never a person.
+    """
+
+    class Event(models.TextChoices):
+        OPENED = "opened", "Round opened"
+        CLOSING = "closing", "Closing tomorrow"
+        PUBLISHED = "published", "Results published"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Gave up"
+
+    channel = models.ForeignKey(Channel, models.CASCADE, related_name="notifications")
+    round = models.ForeignKey(Round, models.CASCADE, related_name="+")
+    event = models.CharField(max_length=9, choices=Event.choices)
+    text = models.TextField()
+    link = models.URLField(max_length=300)
+    state = models.CharField(max_length=7, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "round", "event"], name="one_notification_per_event"),
+            models.CheckConstraint(
+                condition=Q(state__in=["pending", "sending", "sent", "failed"]),
+                name="notification_state_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="notification_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_event_display()}: {self.round} to {self.channel}"
+
+
 class TickLog(models.Model):
     """What one run of the scheduler (manage.py tick) did, when it did anything."""
 
@@ -1051,6 +1206,9 @@ class AuditEvent(models.Model):
         ROUND_CANCELLED = "round.cancelled", "Round cancelled"
         SQUAD_FINISHED = "round.squad_finished", "Squad finished its round"
         WORKSHOP_STARTED = "workshop.started", "Workshop started"
+        CADENCE_CHANGED = "cadence.changed", "Rhythm of rounds changed"
+        CHANNEL_ADDED = "channel.added", "Chat channel added"
+        CHANNEL_REMOVED = "channel.removed", "Chat channel removed"
         ROUND_DELETED = "round.deleted", "Round deleted"
         DECK_CHANGED = "deck.changed", "Deck changed"
         ROLE_CHANGED = "role.changed", "Role changed"

@@ -15,7 +15,9 @@ from django.db.models import Count, F, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from sesame.utils import get_query_string as sesame_query
 
+from . import cadence as rhythm
 from .audit import audit
 from .deck import DEFAULT_DECK
 from .models import (
@@ -24,6 +26,7 @@ from .models import (
     Answer,
     AuditEvent,
     Ballot,
+    Cadence,
     Colour,
     HealthCard,
     InviteLink,
@@ -41,6 +44,7 @@ from .models import (
     WorkshopJoin,
     local_time,
 )
+from .notify import notifications_deliver, notifications_queue
 
 __all__ = ["BallotRejected", "RoundRejected"]  # RoundRejected lives with the round's state machine
 
@@ -203,6 +207,154 @@ def rounds_advance(*, tribe: Tribe | None = None, now: datetime | None = None) -
         except RoundRejected as exc:  # one round that cannot move never holds up the others
             logger.warning("Round %s of %s could not move on: %s", rnd.pk, rnd.tribe.name, exc)
     return done
+
+
+# The tribe's rhythm: rounds that make themselves
+
+
+def _plan(cadence: Cadence) -> rhythm.Plan:
+    return rhythm.Plan(
+        every=cadence.every,
+        weekday=cadence.weekday,
+        at=cadence.at,
+        open_days=cadence.open_days,
+        weeks=cadence.weeks,
+        anchor=cadence.anchor,
+    )
+
+
+@dataclass(frozen=True)
+class Period:
+    """One period of a tribe's rhythm: its opening day, its round's title and times."""
+
+    day: date
+    title: str
+    opens_at: datetime
+    closes_at: datetime
+
+
+def cadence_periods(cadence: Cadence, *, now: datetime, count: int = 24):
+    """The rhythm's coming periods whose round would still open in the future, in order."""
+    plan, zone = _plan(cadence), timezone.get_default_timezone()
+    day = timezone.localdate(now, zone)
+    for _ in range(count):
+        day = rhythm.next_opening_day(plan, day)
+        opens_at, closes_at = rhythm.opening(plan, day, zone)
+        if opens_at > now:
+            yield Period(day=day, title=rhythm.title_for(plan, day), opens_at=opens_at, closes_at=closes_at)
+        day += timedelta(days=1)
+
+
+def cadence_next_round(tribe: Tribe) -> Round | None:
+    """The round the rhythm has made and scheduled next, which a lead may skip or shift."""
+    return (
+        Round.objects.filter(tribe=tribe, cadence_day__isnull=False, state=Round.State.SCHEDULED)
+        .order_by("opens_at")
+        .first()
+    )
+
+
+def _in_the_way(tribe: Tribe, period: Period) -> Round | None:
+    """A round that stops this period's round from being made: one at the same time, or of the same title."""
+    return (
+        Round.objects.overlapping(
+            tribe_id=tribe.pk, opens_at=period.opens_at, closes_at=period.closes_at
+        ).first()
+        or Round.objects.filter(tribe=tribe, title=period.title).first()
+    )
+
+
+def cadence_plan(*, cadence: Cadence, now: datetime | None = None) -> list[str]:
+    """Make sure the tribe's next period has its round: created, with its cards, and scheduled.
+
+    One round ahead is enough: the next is made once this one has opened, been skipped (cancelled)
+    or shifted. A period whose round was made before (and perhaps skipped) is never made again;
+    one with a person's round in the way (the same time or the same title) is passed over, and
+    said so. Two schedulers at once make it once: the rhythm's row is locked, and a round per
+    period is unique in the database.
+    """
+    now = now or timezone.now()
+    did: list[str] = []
+    with transaction.atomic():
+        cadence = Cadence.objects.select_for_update().select_related("tribe").filter(pk=cadence.pk).first()
+        if cadence is None or cadence.every == Cadence.Every.OFF:
+            return did
+        tribe = cadence.tribe
+        if cadence_next_round(tribe) is not None:
+            return did
+        cards = list(cadence.cards.filter(retired=False)) or list(
+            HealthCard.objects.filter(tribe=tribe, retired=False)
+        )
+        if not cards:  # the manage page says so; the log would say it every minute
+            logger.warning("The rhythm of %s makes no round: its deck has no active cards", tribe.name)
+            return did
+        made = set(
+            Round.objects.filter(tribe=tribe, cadence_day__isnull=False).values_list("cadence_day", flat=True)
+        )
+        for period in cadence_periods(cadence, now=now):
+            if period.day in made:
+                continue  # made before, and skipped or shifted by the lead
+            clash = _in_the_way(tribe, period)
+            if clash is not None:  # said once: the next tick finds the following period's round made
+                did.append(f"passed over {tribe.name}: {period.title}, because {clash.title} is in the way")
+                continue
+            rnd = Round.objects.create(
+                tribe=tribe,
+                title=period.title,
+                opens_at=period.opens_at,
+                closes_at=period.closes_at,
+                cadence_day=period.day,
+            )
+            _set_round_cards(rnd, cards)
+            rnd.schedule(now=now)
+            audit(AuditEvent.Action.ROUND_CREATED, rnd, tribe=tribe.name, by="the tribe's rhythm")
+            audit(AuditEvent.Action.ROUND_SCHEDULED, rnd, tribe=tribe.name, by="the tribe's rhythm")
+            did.append(f"scheduled {tribe.name}: {rnd.title}, opening {local_time(rnd.opens_at)}")
+            break
+    return did
+
+
+def rounds_plan(*, now: datetime | None = None) -> list[str]:
+    """Give every tribe with a rhythm its next round; one tribe that fails never holds up the others."""
+    did: list[str] = []
+    for cadence in Cadence.objects.exclude(every=Cadence.Every.OFF):
+        try:
+            did += cadence_plan(cadence=cadence, now=now)
+        except (RoundRejected, IntegrityError) as exc:  # another scheduler made it in the meantime
+            logger.info("The rhythm of tribe %s made nothing this time: %s", cadence.tribe_id, exc)
+    return did
+
+
+@transaction.atomic
+def cadence_save(
+    *, cadence: Cadence, cards: list[HealthCard], by: AbstractBaseUser, now: datetime | None = None
+) -> Cadence:
+    """Store a changed rhythm and plan again: the round it had made and not yet opened goes."""
+    now = now or timezone.now()
+    if cadence.every == Cadence.Every.WEEKS and cadence.anchor is None:
+        # The count of weeks starts at the first coming weekday, and stays there.
+        today = timezone.localdate(now)
+        cadence.anchor = today + timedelta(days=(cadence.weekday - today.weekday()) % 7)
+    cadence.save()
+    cadence.cards.set(cards)
+    for rnd in Round.objects.select_for_update().filter(
+        tribe=cadence.tribe, cadence_day__isnull=False, state=Round.State.SCHEDULED, opens_at__gt=now
+    ):
+        audit(
+            AuditEvent.Action.ROUND_DELETED, rnd, actor=by, tribe=cadence.tribe.name, by="the rhythm changed"
+        )
+        rnd.delete()
+    audit(AuditEvent.Action.CADENCE_CHANGED, cadence.tribe, actor=by, rhythm=cadence.described())
+    cadence_plan(cadence=cadence, now=now)
+    return cadence
+
+
+@transaction.atomic
+def cadence_shift(*, round: Round, opens_at: datetime, now: datetime | None = None) -> Round:
+    """Move the rhythm's next round to another opening time; it stays open as long as planned."""
+    round.lock()
+    round.set_times(opens_at=opens_at, closes_at=opens_at + (round.closes_at - round.opens_at), now=now)
+    return round
 
 
 def action_create(
@@ -375,6 +527,20 @@ def guest_ballot_submit(
         )
 
 
+def ballot_link_scope(*, round_id: int, squad_id: int) -> str:
+    return f"ballot:{round_id}:{squad_id}"
+
+
+def ballot_link(*, user: AbstractBaseUser, round: Round, squad: Squad) -> str:
+    """A personal link that signs the person in on their own ballot, and nowhere else.
+
+    The ballot page takes it only while the squad's part of the round is open; the token is
+    scoped to that ballot, so no other page (and no other squad's ballot) accepts it.
+    """
+    query = sesame_query(user, scope=ballot_link_scope(round_id=round.pk, squad_id=squad.pk))
+    return f"{settings.SITE_URL}{reverse('surveys:vote', args=[round.pk, squad.slug])}{query}"
+
+
 def reminders_send(*, days: int, now: datetime | None = None) -> int:
     """Email members who have not voted yet in rounds closing within `days` days.
 
@@ -440,7 +606,7 @@ def reminders_send(*, days: int, now: datetime | None = None) -> int:
             )
             lines = [
                 f"- {rnd.title}, {role.squad.name}: closes {local_time(rnd.closes_at)}\n"
-                f"  {settings.SITE_URL}{reverse('surveys:vote', args=[rnd.pk, role.squad.slug])}"
+                f"  {ballot_link(user=user, round=rnd, squad=role.squad)}"
                 for rnd, role in sorted(items, key=lambda item: item[0].closes_at)
             ]
             body = (
@@ -637,7 +803,8 @@ def workshop_answer(
 
 
 def tick(*, now: datetime | None = None) -> list[str]:
-    """Everything the clock calls for, once: round transitions, then the day's reminders.
+    """Everything the clock calls for, once: round transitions, the rhythm's next rounds, the day's
+    reminders, and the chat channels' notifications.
 
     Safe to run every minute and from several machines at once: each transition and each
     reminder is claimed under a lock or a unique row, so it happens once. What it did is
@@ -645,10 +812,17 @@ def tick(*, now: datetime | None = None) -> list[str]:
     """
     now = now or timezone.now()
     did = [f"{what} {rnd.tribe.name}: {rnd.title}" for rnd, what in rounds_advance(now=now)]
+    did += rounds_plan(now=now)
     if settings.REMINDER_DAYS:
         sent = reminders_send(days=settings.REMINDER_DAYS, now=now)
         if sent:
             did.append(f"sent {sent} reminder{'s' if sent != 1 else ''}")
+    notifications_queue(now=now)
+    posted, failed = notifications_deliver(now=now)
+    if posted:
+        did.append(f"posted {posted} notification{'s' if posted != 1 else ''}")
+    if failed:
+        did.append(f"could not post {failed} notification{'s' if failed != 1 else ''} (will try again)")
     if did:
         TickLog.objects.create(at=now, did=did)
     return did

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path, register_converter
 
-from .views import account, actions, coach, manage, results, vote, workshop
+from .views import account, actions, coach, manage, results, schedule, vote, workshop
 
 
 class IdConverter:
@@ -49,6 +49,20 @@ urlpatterns = [
     path("manage/", manage.manage_home, name="manage"),
     path("manage/tribes/<slug:slug>/rounds/new/", manage.round_new, name="round-new"),
     path("manage/tribes/<slug:slug>/deck/", manage.deck, name="deck"),
+    path("manage/tribes/<slug:slug>/schedule/", schedule.schedule, name="schedule"),
+    path("manage/tribes/<slug:slug>/schedule/skip/", schedule.cadence_skip_view, name="cadence-skip"),
+    path("manage/tribes/<slug:slug>/schedule/shift/", schedule.cadence_shift_view, name="cadence-shift"),
+    path("manage/tribes/<slug:slug>/channels/", schedule.channel_add, name="channel-add"),
+    path(
+        "manage/tribes/<slug:slug>/channels/<id:channel_id>/remove/",
+        schedule.channel_remove,
+        name="channel-remove",
+    ),
+    path(
+        "manage/tribes/<slug:slug>/channels/<id:channel_id>/retry/",
+        schedule.channel_retry,
+        name="channel-retry",
+    ),
     path("manage/rounds/<id:round_id>/", manage.round_detail, name="round-detail"),
     path("manage/rounds/<id:round_id>/edit/", manage.round_edit, name="round-edit"),
     path("manage/rounds/<id:round_id>/open/", manage.round_open_view, name="round-open"),

@@ -16,6 +16,7 @@ from surveys.models import (
     ActionItem,
     Answer,
     Ballot,
+    Channel,
     HealthCard,
     InviteLink,
     Result,
@@ -24,6 +25,7 @@ from surveys.models import (
     SquadRole,
     Workshop,
 )
+from surveys.notify import seal
 from surveys.services import AnswerInput, ballot_submit, invite_create, workshop_start
 
 from .factories import add_member, cast, chart, make_past_round, make_round, make_squad, make_user
@@ -276,6 +278,9 @@ def world(tribe, squad, cards, open_round, lead, alice):
     workshop_start(
         round=part.round, squad=part.squad, started_by=lead, flow="live", kind="signin", card_seconds=300
     )
+    Channel.objects.create(
+        tribe=tribe, kind="slack", sealed_url=seal("https://hooks.slack.com/x"), url_hint="x"
+    )
     return open_round, squad, cards[0], invite, action
 
 
@@ -324,6 +329,7 @@ def test_post_only_urls_refuse_get(world, lead):
 def every_url(world, missing: bool = False) -> dict[str, str]:
     rnd, squad, card, invite, action = world
     workshop = Workshop.objects.get()
+    channel = Channel.objects.get()
     absent = 987654
     ids = {
         "round": absent if missing else rnd.pk,
@@ -333,6 +339,7 @@ def every_url(world, missing: bool = False) -> dict[str, str]:
         "invite": absent if missing else invite.pk,
         "action": absent if missing else action.pk,
         "workshop": absent if missing else workshop.pk,
+        "channel": absent if missing else channel.pk,
     }
     return {
         "vote": reverse("surveys:vote", args=[ids["round"], ids["squad"]]),
@@ -367,6 +374,12 @@ def every_url(world, missing: bool = False) -> dict[str, str]:
         "invite-revoke": reverse("surveys:invite-revoke", args=[ids["invite"]]),
         "card-edit": reverse("surveys:card-edit", args=[ids["card"]]),
         "card-change": reverse("surveys:card-change", args=[ids["card"]]),
+        "schedule": reverse("surveys:schedule", args=[ids["tribe"]]),
+        "cadence-skip": reverse("surveys:cadence-skip", args=[ids["tribe"]]),
+        "cadence-shift": reverse("surveys:cadence-shift", args=[ids["tribe"]]),
+        "channel-add": reverse("surveys:channel-add", args=[ids["tribe"]]),
+        "channel-remove": reverse("surveys:channel-remove", args=[ids["tribe"], ids["channel"]]),
+        "channel-retry": reverse("surveys:channel-retry", args=[ids["tribe"], ids["channel"]]),
     }
 
 
@@ -385,6 +398,11 @@ POST_ONLY = (
     "card-change",
     "action-done",
     "action-delete",
+    "cadence-skip",
+    "cadence-shift",
+    "channel-add",
+    "channel-remove",
+    "channel-retry",
 )
 
 # Pages that are not about one tribe's objects, and what they answer the signed-out.

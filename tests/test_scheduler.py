@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.utils import timezone
 
 from surveys.models import AuditEvent, Round, TickLog
 from surveys.services import tick
@@ -39,6 +41,20 @@ def test_tick_opens_closes_and_reminds_then_records_what_it_did(tribe, squad, ca
     assert [log.did for log in TickLog.objects.order_by("at")] == [["closed Payments: Due"], did]
 
 
+def ticks_at_once() -> list[list[str]]:
+    """Two schedulers released together, each on its own connection: what each one did."""
+    done: list[list[str]] = []
+    lock = threading.Lock()
+
+    def run() -> None:
+        did = tick()
+        with lock:
+            done.append(did)
+
+    all_at_once(run, run)
+    return done
+
+
 def test_tick_records_nothing_when_nothing_is_due(db):
     assert tick() == []
     assert not TickLog.objects.exists()
@@ -51,15 +67,7 @@ def test_two_schedulers_at_once_do_everything_once(tribe, squad, cards):
         add_member(squad, make_user(f"voter{n}"))
     make_past_round(tribe, "Due", days_ago=30)
     soon = make_round(tribe, "Soon", opens_in=timedelta(days=-1), lasts=timedelta(days=1, hours=12))
-    done: list[list[str]] = []
-    lock = threading.Lock()
-
-    def run() -> None:
-        did = tick()
-        with lock:
-            done.append(did)
-
-    all_at_once(run, run)
+    done = ticks_at_once()
     assert AuditEvent.objects.filter(action=AuditEvent.Action.ROUND_CLOSED).count() == 1
     assert len(mail.outbox) == 4  # one reminder each, not two
     closed = [line for did in done for line in did if line.startswith("closed")]
@@ -96,3 +104,55 @@ def test_staff_read_what_the_scheduler_did_and_change_nothing(client, tribe, squ
     page = client.get("/admin/surveys/ticklog/")
     assert page.status_code == 200 and "closed Payments: Due" in page.content.decode()
     assert client.get("/admin/surveys/ticklog/add/").status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_tick_processes_at_once_do_everything_once(tribe, squad, cards, settings):
+    """Two `manage.py tick` processes on one PostgreSQL database: each thing happens once."""
+    needs_postgres()
+    from django.db import connection
+
+    from surveys.models import Cadence, Channel, Notification, ReminderLog
+    from surveys.notify import seal
+
+    from .test_channels import Receiver
+
+    receiver = Receiver()
+    for n in range(3):
+        add_member(squad, make_user(f"voter{n}"))
+    make_past_round(tribe, "Due", days_ago=30)
+    make_round(tribe, "Soon", opens_in=timedelta(days=-1), lasts=timedelta(days=1, hours=12))
+    Cadence.objects.create(tribe=tribe, every="monthly", open_days=5)
+    channel = Channel.objects.create(
+        tribe=tribe, kind="slack", sealed_url=seal(f"{receiver.url}/hook"), url_hint="x"
+    )
+    Channel.objects.filter(pk=channel.pk).update(added_at=timezone.now() - timedelta(days=40))
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DEBUG": "true",
+        "REDIS_URL": "",
+        "WEBHOOK_HOSTS": "127.0.0.1",
+        "WEBHOOK_ALLOW_HTTP": "true",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "WEBHOOK_KEY": settings.WEBHOOK_KEY,
+    }
+    ticks = [
+        subprocess.Popen(
+            [sys.executable, "manage.py", "tick"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outs = [tick.communicate(timeout=120)[0] for tick in ticks]
+    receiver.server.shutdown()
+    assert [tick.returncode for tick in ticks] == [0, 0]
+    said = "".join(outs)
+    assert said.count("Closed Payments: Due") == 1
+    assert said.count("Scheduled Payments:") == 1
+    assert Round.objects.filter(cadence_day__isnull=False).count() == 1
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.ROUND_CLOSED).count() == 1
+    assert ReminderLog.objects.count() == 3  # one reminder each, not two
+    assert sum(int(n) for n in re.findall(r"^Sent (\d+) reminders?$", said, re.M)) == 3
+    # The channel heard once each that "Soon" is open and closes within a day, and that "Due" is published.
+    assert len(receiver.posts) == 3 and Notification.objects.filter(state="sent").count() == 3

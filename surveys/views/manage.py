@@ -27,8 +27,10 @@ from ..forms import CardForm, ExtendForm, InviteForm, RoundForm, WorkshopForm
 from ..models import (
     AuditEvent,
     Ballot,
+    Cadence,
     HealthCard,
     InviteLink,
+    Notification,
     Round,
     RoundCard,
     RoundRejected,
@@ -85,6 +87,25 @@ def manage_home(request: HttpRequest) -> HttpResponse:
     )
     if not tribes and not coached_open.exists():
         raise Http404("Only tribe leads and coaches run health checks")
+    # For leads: the rhythm, the next round it made (to skip or shift), and messages that failed.
+    cadences = {c.tribe_id: c for c in Cadence.objects.filter(tribe__in=tribes)}
+    upcoming = {
+        r.tribe_id: r
+        for r in Round.objects.filter(
+            tribe__in=tribes, cadence_day__isnull=False, state=Round.State.SCHEDULED
+        ).order_by("-opens_at")
+    }
+    troubled = dict(
+        Notification.objects.filter(channel__tribe__in=tribes, attempts__gt=0)
+        .exclude(state=Notification.State.SENT)
+        .values("channel__tribe")
+        .annotate(n=Count("pk"))
+        .values_list("channel__tribe", "n")
+    )
+    for tribe in tribes:
+        tribe.rhythm = cadences.get(tribe.pk)
+        tribe.next_round = upcoming.get(tribe.pk)
+        tribe.failing = troubled.get(tribe.pk, 0)
     ctx = {
         "tribes": tribes,
         "rounds": list(rounds),

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from sesame.backends import ModelBackend as SesameBackend
+from sesame.tokens import parse_token as parse_link_token
 
 from ..access import get_squad_for_member, is_member, roles_of, supports
 from ..forms import COLOUR_HINTS, BallotForm
@@ -30,7 +34,14 @@ from ..models import (
 )
 from ..ratelimit import client_address, hit, hits_in_window
 from ..selectors import round_cards
-from ..services import AnswerInput, BallotRejected, ballot_submit, guest_ballot_submit, invite_is_live
+from ..services import (
+    AnswerInput,
+    BallotRejected,
+    ballot_link_scope,
+    ballot_submit,
+    guest_ballot_submit,
+    invite_is_live,
+)
 
 
 def _names(cards: list) -> str:
@@ -159,6 +170,48 @@ def ballot_page(
     return render(request, "surveys/vote.html", ctx, status=http_status)
 
 
+def _signs_in_with_ballot_link(view: Callable) -> Callable:
+    """Let a reminder's personal link sign its person in, on this ballot only, while it is open.
+
+    The token leaves the address at once (a redirect to the clean URL), so it is neither kept in
+    the browser's history nor sent on as a referrer. A link for a squad whose part has closed, or
+    for another ballot, signs nobody in.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, round_id: int, squad_slug: str) -> HttpResponse:
+        if request.method != "GET" or settings.SESAME_TOKEN_NAME not in request.GET:
+            return view(request, round_id, squad_slug)
+        rnd = Round.objects.accepting_votes().filter(pk=round_id).first()
+        squad = Squad.objects.filter(slug=squad_slug, tribe_id=getattr(rnd, "tribe_id", None)).first()
+        user = None
+        if (
+            squad is not None
+            and not RoundSquad.objects.filter(round=rnd, squad=squad, state=RoundSquad.State.CLOSED).exists()
+        ):
+            # Checked here rather than through authenticate(): a stale link is not a failed password
+            # sign-in, so it neither counts towards the lock-out nor is recorded with its token.
+            user = parse_link_token(
+                request.GET[settings.SESAME_TOKEN_NAME],
+                SesameBackend().get_user,
+                scope=ballot_link_scope(round_id=rnd.pk, squad_id=squad.pk),
+            )
+        if user is not None and SquadRole.objects.members().filter(user=user, squad=squad).exists():
+            if request.user != user:
+                request.sign_in_method = "reminder link"
+                login(request, user, backend="sesame.backends.ModelBackend")
+        elif not request.user.is_authenticated:
+            messages.warning(
+                request,
+                "That reminder link no longer works: the squad has finished this health check, or the "
+                "link was for another page. Sign in to vote.",
+            )
+        return redirect(request.path)
+
+    return wrapper
+
+
+@_signs_in_with_ballot_link
 @login_required
 @require_http_methods(["GET", "POST"])
 def vote(request: HttpRequest, round_id: int, squad_slug: str) -> HttpResponse:

@@ -33,8 +33,21 @@ def squad_in_a_round(transactional_db):
     return rnd, squad
 
 
+OPENED: list = []
+
+
+@pytest.fixture(autouse=True)
+def _close_what_the_test_opened():
+    """An open workshop page keeps polling the live server; left open, it would still be querying
+    while a later test empties the database. Every context a test opens is closed at its end."""
+    yield
+    while OPENED:
+        OPENED.pop().close()
+
+
 def signed_in(browser, live_server, username: str, errors: list[str], **options):
     context = browser.new_context(**options)
+    OPENED.append(context)
     page = context.new_page()
     page.on("console", lambda m: errors.append(f"{username}: {m.text}") if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(f"{username}: {e}"))

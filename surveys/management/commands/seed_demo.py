@@ -18,6 +18,7 @@ from surveys.models import (
     ActionItem,
     Answer,
     Ballot,
+    Cadence,
     HealthCard,
     Round,
     RoundCard,
@@ -27,7 +28,7 @@ from surveys.models import (
     Tribe,
     TribeRole,
 )
-from surveys.services import tribe_create
+from surveys.services import cadence_save, tribe_create
 
 DEMO_PASSWORD = "demo"
 HISTORY_ROUNDS = 6
@@ -195,6 +196,14 @@ class Command(BaseCommand):
                     self._actions(squads, cards, rnd, people, now)
                 state = "open" if is_open else "closed"
                 self.stdout.write(f"  round {title} ({state}): {ballots} ballots")
+            if tribe.slug == "payments":
+                # Payments runs on a quarterly rhythm: the scheduler has made its next round already.
+                cadence_save(
+                    cadence=Cadence(tribe=tribe, every=Cadence.Every.QUARTERLY, open_days=14),
+                    cards=[],
+                    by=people["lead"],
+                )
+                self.stdout.write(f"  rhythm: {tribe.cadence.described()}")
 
     def _actions(self, squads, cards, baseline, people, now) -> None:
         """Action items agreed after a round: one overdue, one done, one still to come."""

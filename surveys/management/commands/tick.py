@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 
@@ -8,13 +9,16 @@ from django.db import OperationalError, connections
 
 from surveys.services import tick
 
+logger = logging.getLogger(__name__)
+
 
 class Command(BaseCommand):
     help = (
         "Do what the clock calls for: open scheduled rounds whose time has come, close rounds whose "
-        "closing time has passed (freezing their results), and send the day's reminders. Each thing "
-        "happens once, even with several schedulers at once. With --loop, run every minute until "
-        "stopped (SIGTERM or Ctrl-C stop it between runs)."
+        "closing time has passed (freezing their results), make each tribe's next round of its "
+        "rhythm, send the day's reminders and post the chat channels' messages. Each thing happens "
+        "once, even with several schedulers at once. With --loop, run every minute until stopped "
+        "(SIGTERM or Ctrl-C stop it between runs)."
     )
 
     def add_arguments(self, parser) -> None:
@@ -34,6 +38,9 @@ class Command(BaseCommand):
                 self.report(tick(), quiet=True)
             except OperationalError as exc:  # the database is away for a moment: try again next time
                 self.stderr.write(f"Tick skipped: {exc}")
+                connections.close_all()
+            except Exception:  # one bad run never stops the scheduler; the next one tries again
+                logger.exception("Tick failed")
                 connections.close_all()
             stop.wait(every)
         self.stdout.write("Scheduler stopped.")
