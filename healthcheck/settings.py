@@ -140,6 +140,10 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "axes",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "surveys",
 ]
 
@@ -356,6 +360,35 @@ WEBHOOK_HOSTS = envlist(
 )
 WEBHOOK_ALLOW_HTTP = envbool("WEBHOOK_ALLOW_HTTP", "false")  # for a receiver on a private network
 WEBHOOK_TIMEOUT = envfloat("WEBHOOK_TIMEOUT", "5")
+
+# The read-only API for reporting tools (/api/v1/): keys made by tribe leads, sent as bearer
+# tokens, each allowed this many requests a minute (counted in the database, across app servers).
+API_REQUESTS_PER_MINUTE = envint("API_REQUESTS_PER_MINUTE", "120", minimum=1)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["surveys.api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["surveys.api.auth.HasApiKey"],
+    "DEFAULT_THROTTLE_CLASSES": ["surveys.api.auth.PerKeyRate"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer", "surveys.api.formats.CsvRenderer"],
+    "DEFAULT_PARSER_CLASSES": [],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "surveys.api.formats.Pages",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Squad health check API",
+    "DESCRIPTION": "Read-only results for reporting tools. Colours and counts below the minimum of "
+    "answers are null, exactly as on the pages; there is no endpoint for ballots.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"ColourEnum": "surveys.models.Colour", "TrendEnum": "surveys.models.Trend"},
+}
 
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
 EMAIL_BACKEND = (

@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest
 from .audit import audit
 from .models import (
     ActionItem,
+    ApiKey,
     AuditEvent,
     HealthCard,
     InviteLink,
@@ -177,6 +178,21 @@ def get_tribe_for_lead(request: HttpRequest, slug: str) -> Tribe:
     return _get_or_404(
         request, Tribe.objects.filter(_tribe_role(request.user, TribeRole.Role.LEAD)), slug=slug
     )
+
+
+def tribes_for_key_maker(user) -> QuerySet[Tribe]:
+    """The tribes whose results a person may hand to a reporting tool: every one for staff, else those they lead."""
+    if user.is_staff:
+        return Tribe.objects.all()
+    return Tribe.objects.filter(_tribe_role(user, TribeRole.Role.LEAD))
+
+
+def get_api_key_for_maker(request: HttpRequest, key_id: int) -> ApiKey:
+    """An API key, for staff or a lead of its tribe (a key for every tribe is staff's alone)."""
+    keys = ApiKey.objects.select_related("tribe")
+    if not request.user.is_staff:
+        keys = keys.filter(tribe__in=tribes_for_key_maker(request.user))
+    return _get_or_404(request, keys, pk=key_id)
 
 
 def squads_for_inviter(user, round: Round) -> QuerySet[Squad]:

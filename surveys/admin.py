@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from .audit import audit
 from .models import (
+    ApiKey,
     AuditEvent,
     HealthCard,
     Notification,
@@ -249,3 +250,22 @@ class NotificationAdmin(ReadOnlyAdmin):
         "sent_at",
         "last_error",
     ]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ReadOnlyAdmin):
+    """API keys, read only: they are made and revoked on /manage/api-keys/, where each is shown once."""
+
+    list_display = ["name", "tribe", "prefix", "read_comments", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["tribe", "read_comments"]
+    readonly_fields = [
+        "name",
+        "tribe",
+        "prefix",
+        "read_comments",
+        "created_at",
+        "created_by",
+        "last_used_at",
+        "revoked_at",
+    ]
+    exclude = ["digest"]

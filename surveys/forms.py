@@ -344,6 +344,44 @@ class ChannelForm(forms.Form):
         return cleaned
 
 
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(
+        label="Name",
+        max_length=100,
+        help_text="What the key is for, so it can be told apart later: “Power BI, tribe report”.",
+        error_messages={"required": "Give the key a name."},
+    )
+    tribe = forms.ModelChoiceField(
+        label="Reads the results of",
+        queryset=Tribe.objects.none(),
+        error_messages={
+            "required": "Choose the tribe the key reads.",
+            "invalid_choice": "Choose one of the tribes.",
+        },
+    )
+    read_comments = forms.BooleanField(
+        label="Include comments",
+        required=False,
+        help_text="Comments of squads where enough people answered, as on the squad pages. Leave it off "
+        "unless the report needs them.",
+    )
+
+    def __init__(self, *args, tribes, everything: bool, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["tribe"].queryset = tribes
+        if everything:  # staff may make a key that reads every tribe
+            self.fields["tribe"].required = False
+            self.fields["tribe"].empty_label = "Every tribe"
+        else:  # a lead chooses among the tribes they lead, the first chosen already
+            self.fields["tribe"].empty_label = None
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Give the key a name.")
+        return name
+
+
 class CardForm(forms.ModelForm):
     class Meta:
         model = HealthCard

@@ -1133,6 +1133,62 @@ class Channel(models.Model):
         return f"{self.get_kind_display()} of {self.tribe}: {self.url_hint}"
 
 
+API_KEY_PREFIX = "shc_"
+
+
+class ApiKey(models.Model):
+    """A read-only key for reporting tools: one tribe's results, or every tribe's (made by staff).
+
+    The key is shown once, when it is made. The database keeps its public prefix (to find it)
+    and a keyed hash of the whole key (to check it), so a copy of the database opens nothing.
+    """
+
+    name = models.CharField(max_length=100)
+    tribe = models.ForeignKey(Tribe, models.CASCADE, null=True, blank=True, related_name="api_keys")
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    digest = models.CharField(max_length=64, editable=False)
+    read_comments = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=not_blank("name"), name="api_key_name_not_blank")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def digest_of(key: str) -> str:
+        return hmac.new(settings.SECRET_KEY.encode(), f"api-key:{key}".encode(), hashlib.sha256).hexdigest()
+
+    @classmethod
+    def issue(cls, **fields) -> tuple[ApiKey, str]:
+        """A new key (unsaved) and its secret text, which nobody will see again once shown."""
+        prefix = secrets.token_hex(4)
+        key = f"{API_KEY_PREFIX}{prefix}.{secrets.token_urlsafe(32)}"
+        return cls(prefix=prefix, digest=cls.digest_of(key), **fields), key
+
+    @classmethod
+    def find(cls, key: str) -> ApiKey | None:
+        """The live key this text is, or None; the comparison takes the same time whatever matches."""
+        if not key.startswith(API_KEY_PREFIX) or "." not in key:
+            return None
+        prefix = key[len(API_KEY_PREFIX) :].split(".", 1)[0]
+        found = cls.objects.filter(prefix=prefix, revoked_at=None).select_related("tribe").first()
+        if found is None or not hmac.compare_digest(found.digest, cls.digest_of(key)):
+            return None
+        return found
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
 class Notification(models.Model):
     """One message to one channel about one round: queued by the scheduler, posted with retries.
 
@@ -1215,6 +1271,8 @@ class AuditEvent(models.Model):
         ORGANISATION_CHANGED = "org.changed", "Tribe or squad changed"
         INVITE_CREATED = "invite.created", "Invite link created"
         INVITE_REVOKED = "invite.revoked", "Invite link withdrawn"
+        API_KEY_CREATED = "api_key.created", "API key created"
+        API_KEY_REVOKED = "api_key.revoked", "API key revoked"
         SIGNED_IN = "auth.signed_in", "Signed in"
         SIGN_IN_FAILED = "auth.sign_in_failed", "Sign-in failed"
         ACCESS_DENIED = "access.denied", "Access denied"

@@ -24,6 +24,7 @@ from .models import (
     ActionItem,
     AgreedCard,
     Answer,
+    ApiKey,
     AuditEvent,
     Ballot,
     Cadence,
@@ -826,3 +827,17 @@ def tick(*, now: datetime | None = None) -> list[str]:
     if did:
         TickLog.objects.create(at=now, did=did)
     return did
+
+
+def api_key_create(
+    *, name: str, tribe: Tribe | None, read_comments: bool, created_by: AbstractBaseUser
+) -> tuple[ApiKey, str]:
+    """A new key and its text, which is shown once and kept nowhere."""
+    key, text = ApiKey.issue(name=name, tribe=tribe, read_comments=read_comments, created_by=created_by)
+    key.save()
+    return key, text
+
+
+def api_key_revoke(*, key: ApiKey) -> bool:
+    """Revoke the key from now on; False when it was revoked already."""
+    return bool(ApiKey.objects.filter(pk=key.pk, revoked_at=None).update(revoked_at=timezone.now()))

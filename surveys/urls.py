@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path, register_converter
 
-from .views import account, actions, coach, manage, results, schedule, vote, workshop
+from .views import account, actions, coach, keys, manage, results, schedule, vote, workshop
 
 
 class IdConverter:
@@ -63,6 +63,8 @@ urlpatterns = [
         schedule.channel_retry,
         name="channel-retry",
     ),
+    path("manage/api-keys/", keys.api_keys, name="api-keys"),
+    path("manage/api-keys/<id:key_id>/revoke/", keys.api_key_revoke_view, name="api-key-revoke"),
     path("manage/rounds/<id:round_id>/", manage.round_detail, name="round-detail"),
     path("manage/rounds/<id:round_id>/edit/", manage.round_edit, name="round-edit"),
     path("manage/rounds/<id:round_id>/open/", manage.round_open_view, name="round-open"),

@@ -15,6 +15,7 @@ from django.urls import get_resolver, reverse
 from surveys.models import (
     ActionItem,
     Answer,
+    ApiKey,
     Ballot,
     Channel,
     HealthCard,
@@ -26,7 +27,7 @@ from surveys.models import (
     Workshop,
 )
 from surveys.notify import seal
-from surveys.services import AnswerInput, ballot_submit, invite_create, workshop_start
+from surveys.services import AnswerInput, api_key_create, ballot_submit, invite_create, workshop_start
 
 from .factories import add_member, cast, chart, make_past_round, make_round, make_squad, make_user
 from .test_vote import ballot_data, stored_answers, vote_url
@@ -281,6 +282,7 @@ def world(tribe, squad, cards, open_round, lead, alice):
     Channel.objects.create(
         tribe=tribe, kind="slack", sealed_url=seal("https://hooks.slack.com/x"), url_hint="x"
     )
+    api_key_create(name="Report", tribe=tribe, read_comments=True, created_by=lead)
     return open_round, squad, cards[0], invite, action
 
 
@@ -330,6 +332,7 @@ def every_url(world, missing: bool = False) -> dict[str, str]:
     rnd, squad, card, invite, action = world
     workshop = Workshop.objects.get()
     channel = Channel.objects.get()
+    key = ApiKey.objects.get()
     absent = 987654
     ids = {
         "round": absent if missing else rnd.pk,
@@ -340,6 +343,7 @@ def every_url(world, missing: bool = False) -> dict[str, str]:
         "action": absent if missing else action.pk,
         "workshop": absent if missing else workshop.pk,
         "channel": absent if missing else channel.pk,
+        "key": absent if missing else key.pk,
     }
     return {
         "vote": reverse("surveys:vote", args=[ids["round"], ids["squad"]]),
@@ -380,6 +384,8 @@ def every_url(world, missing: bool = False) -> dict[str, str]:
         "channel-add": reverse("surveys:channel-add", args=[ids["tribe"]]),
         "channel-remove": reverse("surveys:channel-remove", args=[ids["tribe"], ids["channel"]]),
         "channel-retry": reverse("surveys:channel-retry", args=[ids["tribe"], ids["channel"]]),
+        "api-keys": reverse("surveys:api-keys"),
+        "api-key-revoke": reverse("surveys:api-key-revoke", args=[ids["key"]]),
     }
 
 
@@ -403,6 +409,7 @@ POST_ONLY = (
     "channel-add",
     "channel-remove",
     "channel-retry",
+    "api-key-revoke",
 )
 
 # Pages that are not about one tribe's objects, and what they answer the signed-out.

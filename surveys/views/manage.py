@@ -113,6 +113,7 @@ def manage_home(request: HttpRequest) -> HttpResponse:
         "coached": list(Squad.objects.filter(roles__user=request.user, roles__role=SquadRole.Role.COACH)),
         "flows": Workshop.Flow.choices,
         "kinds": InviteLink.Kind.choices,
+        "makes_api_keys": request.user.is_staff or any(tribe.is_lead for tribe in tribes),
     }
     return render(request, "surveys/manage/home.html", ctx)
 

@@ -18,6 +18,7 @@ from ..matrix import Matrix, build_matrix
 from ..models import ActionItem, Answer, Result, Round, Squad, TribeResult
 from ..release import fragment_key
 from ..selectors import latest_closed, point_for, round_cards, selected_round, squad_rounds, tribe_rounds
+from ..spreadsheet import neutralise
 
 HISTORY_ROUNDS = 8
 
@@ -64,13 +65,6 @@ def tribe_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
                 [(c.pk, c.name) for c in cards],
             )
     return render(request, "surveys/tribe_dashboard.html", ctx)
-
-
-def _neutralise(value: object) -> object:
-    """Keep spreadsheet programs from reading a text cell as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def _number(value: float | None) -> str:
@@ -137,13 +131,13 @@ def tribe_export(request: HttpRequest, slug: str) -> HttpResponse:
             voters = cell.voters if cell is not None and cell.visible else ""
             through_link = cell.open_link_ballots if cell is not None and cell.visible else ""
             writer.writerow(
-                _neutralise(v) for v in [rnd.title, squad.name, row.card.name, voters, *values, through_link]
+                neutralise(v) for v in [rnd.title, squad.name, row.card.name, voters, *values, through_link]
             )
         t = row.tribe
         if t is None:  # the round is still open: no tribe column yet
             continue
         writer.writerow(
-            _neutralise(v)
+            neutralise(v)
             for v in [
                 rnd.title,
                 f"Tribe ({t.reached} of {t.total} squads with enough votes)",

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+router = SimpleRouter()
+router.register("tribes", views.TribeViewSet, basename="tribe")
+router.register("squads", views.SquadViewSet, basename="squad")
+router.register("cards", views.CardViewSet, basename="card")
+router.register("rounds", views.RoundViewSet, basename="round")
+router.register("results", views.ResultViewSet, basename="result")
+
+app_name = "api"
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    *router.urls,
+]
