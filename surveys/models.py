@@ -183,6 +183,9 @@ class Round(models.Model):
     opens_at = models.DateTimeField()
     closes_at = models.DateTimeField()
     state = models.CharField(max_length=9, choices=State.choices, default=State.DRAFT, editable=False)
+    # When the round was closed and its results frozen (a little after closes_at when the
+    # scheduler closed it): what reporting tools ask for when they want what is new.
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
     cards = models.ManyToManyField(HealthCard, through="RoundCard", related_name="rounds")
     # The period of the tribe's rhythm this round was made for (its planned opening day), or none
     # for a round a person made.
@@ -364,7 +367,8 @@ class Round(models.Model):
         self.state = self.State.CLOSED
         if now < self.closes_at:
             self.closes_at = max(now, self.opens_at + timedelta(seconds=1))
-        self._save("state", "closes_at")
+        self.closed_at = now
+        self._save("state", "closes_at", "closed_at")
         RoundSquad.objects.bulk_create(
             [RoundSquad(round=self, squad=squad) for squad in Squad.objects.filter(tribe_id=self.tribe_id)],
             ignore_conflicts=True,
@@ -987,12 +991,15 @@ class RateLimit(models.Model):
     """A counter per key and time window, kept in the database so every app server shares it."""
 
     key = models.CharField(max_length=120)
+    # The window's length in seconds, and its number (seconds since the epoch // period): rows
+    # expire among those of the same length only, since numbers of other lengths do not compare.
+    period = models.PositiveIntegerField(default=600)
     window = models.BigIntegerField()
     hits = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["key", "window"], name="rate_limit_unique_window")]
-        indexes = [models.Index(fields=["window"], name="rate_limit_window_idx")]
+        indexes = [models.Index(fields=["period", "window"], name="rate_limit_period_window_idx")]
 
     def __str__(self) -> str:
         return f"{self.key} @ {self.window}: {self.hits}"
@@ -1174,12 +1181,23 @@ class ApiKey(models.Model):
         return cls(prefix=prefix, digest=cls.digest_of(key), **fields), key
 
     @classmethod
+    def usable(cls) -> models.QuerySet:
+        """Keys that work: not revoked, and their maker may still make them (a lead of the key's
+        tribe, or staff); a key made by someone who has left, or lost the role, stops working."""
+        leads = TribeRole.objects.filter(
+            tribe=models.OuterRef("tribe"), user=models.OuterRef("created_by"), role=TribeRole.Role.LEAD
+        )
+        return cls.objects.filter(revoked_at=None, created_by__is_active=True).filter(
+            Q(created_by__is_staff=True) | (Q(tribe__isnull=False) & models.Exists(leads))
+        )
+
+    @classmethod
     def find(cls, key: str) -> ApiKey | None:
         """The live key this text is, or None; the comparison takes the same time whatever matches."""
         if not key.startswith(API_KEY_PREFIX) or "." not in key:
             return None
         prefix = key[len(API_KEY_PREFIX) :].split(".", 1)[0]
-        found = cls.objects.filter(prefix=prefix, revoked_at=None).select_related("tribe").first()
+        found = cls.usable().filter(prefix=prefix).select_related("tribe").first()
         if found is None or not hmac.compare_digest(found.digest, cls.digest_of(key)):
             return None
         return found

@@ -55,7 +55,8 @@ def hits_in_window(key: str, *, period: int, now: datetime | None = None) -> int
 def hit(key: str, *, period: int, now: datetime | None = None) -> int:
     """Count one hit for key in the current window of period seconds; return the window's total."""
     window = int((now or timezone.now()).timestamp()) // period
-    RateLimit.objects.get_or_create(key=key, window=window)
+    RateLimit.objects.get_or_create(key=key, window=window, defaults={"period": period})
     RateLimit.objects.filter(key=key, window=window).update(hits=F("hits") + 1)
-    RateLimit.objects.filter(window__lt=window - 1).delete()  # every expired row, whatever its key
+    # Every expired row of windows this long, whatever its key.
+    RateLimit.objects.filter(period=period, window__lt=window - 1).delete()
     return RateLimit.objects.filter(key=key, window=window).values_list("hits", flat=True).get()

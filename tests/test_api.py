@@ -18,7 +18,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import http_date
 
-from surveys.models import ApiKey, AuditEvent, Round, RoundSquad, TribeRole
+from surveys import ratelimit
+from surveys.models import ApiKey, AuditEvent, Result, Round, RoundSquad, TribeRole
 from surveys.services import api_key_create
 
 from .factories import (
@@ -38,8 +39,13 @@ def api(name: str, *args, **params) -> str:
     return url + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
 
 
-def key_for(tribe=None, *, comments: bool = False) -> str:
-    return api_key_create(name="Report", tribe=tribe, read_comments=comments, created_by=make_user())[1]
+def key_for(tribe=None, *, comments: bool = False, maker=None) -> str:
+    """A key made by a lead of the tribe, or by staff for every tribe."""
+    if maker is None:
+        maker = make_user(is_staff=tribe is None)
+        if tribe is not None:
+            add_tribe_role(tribe, maker, TribeRole.Role.LEAD)
+    return api_key_create(name="Report", tribe=tribe, read_comments=comments, created_by=maker)[1]
 
 
 def caller(key: str) -> Client:
@@ -90,6 +96,24 @@ def test_it_refuses_a_wrong_or_revoked_key(tribe, closed):
     assert response.status_code == 401 and "revoked" in response.json()["detail"]
 
 
+def test_a_key_stops_working_when_its_maker_may_no_longer_make_it(tribe, closed):
+    lead = make_user("former-lead")
+    add_tribe_role(tribe, lead, TribeRole.Role.LEAD)
+    key = key_for(tribe, maker=lead)
+    assert caller(key).get(api("tribe-list")).status_code == 200
+    TribeRole.objects.filter(user=lead).delete()
+    assert caller(key).get(api("tribe-list")).status_code == 401
+    staff = make_user("staff", is_staff=True)
+    everything = key_for(None, maker=staff)
+    assert caller(everything).get(api("tribe-list")).status_code == 200
+    staff.is_staff = False
+    staff.save()
+    assert caller(everything).get(api("tribe-list")).status_code == 401
+    staff.is_staff, staff.is_active = True, False
+    staff.save()
+    assert caller(everything).get(api("tribe-list")).status_code == 401
+
+
 def test_the_database_keeps_no_key_only_its_prefix_and_a_keyed_hash(tribe):
     key = key_for(tribe)
     stored = ApiKey.objects.get()
@@ -134,6 +158,28 @@ def test_it_limits_the_rate_per_key(settings, tribe, closed):
     assert refused.status_code == 429
     assert 1 <= int(refused["Retry-After"]) <= 60
     assert second.get(api("tribe-list")).status_code == 200  # each key counts on its own
+
+
+def test_api_requests_leave_the_other_rate_limits_alone(tribe, closed):
+    for _ in range(3):
+        ratelimit.hit("invite-failures:203.0.113.9", period=600)
+    caller(key_for(tribe)).get(api("tribe-list"))
+    assert ratelimit.hits_in_window("invite-failures:203.0.113.9", period=600) == 3
+
+
+def test_a_round_due_to_close_closes_before_the_api_reads(tribe, squad, cards, closed):
+    due = make_round(tribe, "Due", opens_in=timedelta(days=-3), lasts=timedelta(days=2))
+    cast(due, squad, cards[0], "ggg")
+    rows = caller(key_for(tribe)).get(api("result-list", round=due.pk)).json()
+    due.refresh_from_db()
+    assert due.state == Round.State.CLOSED and rows["count"] == 22
+
+
+def test_odd_ids_get_a_json_404(tribe, closed):
+    client = caller(key_for(tribe))
+    for path in ("/api/v1/squads/99999999999999999999999/", "/api/v1/rounds/0/"):
+        response = client.get(path)
+        assert response.status_code == 404 and response["Content-Type"] == "application/json", path
 
 
 def test_it_only_reads(tribe, closed):
@@ -224,7 +270,9 @@ def test_it_filters(tribe, squad, cards, closed, other_tribe):
     assert count(squad="fraud") == 11
     assert count(card=cards[1].pk) == 2
     assert count(round=closed.pk) == 22
-    assert count(closed_after=(closed.closes_at + timedelta(minutes=1)).isoformat().replace("+", "%2B")) == 11
+    assert (
+        count(closed_after=closed.closed_at.isoformat().replace("+", "%2B")) == 11
+    )  # Discovery closed later
     refused = client.get(api("result-list", closed_after="yesterday"))
     assert refused.status_code == 400 and "closed_after" in refused.json()
     assert client.get(api("result-list", card="x")).status_code == 400
@@ -242,7 +290,7 @@ def test_it_answers_304_when_nothing_changed(tribe, squad, cards, closed):
     client = caller(key_for(tribe))
     first = client.get(api("result-list"))
     assert first["Cache-Control"] == "private, no-cache"
-    assert first["Last-Modified"] == http_date(closed.closes_at.timestamp())
+    assert first["Last-Modified"] == http_date(closed.closed_at.timestamp())
     again = client.get(api("result-list"), HTTP_IF_NONE_MATCH=first["ETag"])
     assert again.status_code == 304 and again.content == b""
     since = client.get(api("result-list"), HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
@@ -302,8 +350,9 @@ def test_the_results_page_runs_a_fixed_number_of_queries(tribe, cards):
 
 def test_a_lead_makes_a_key_that_is_shown_once_and_audited(client, tribe, lead, closed):
     client.force_login(lead)
-    response = client.post(reverse("surveys:api-keys"), {"name": "Power BI", "tribe": tribe.pk})
-    assert response.status_code == 200
+    made = client.post(reverse("surveys:api-keys"), {"name": "Power BI", "tribe": tribe.pk})
+    assert made.status_code == 302  # a reload of the page that follows makes no second key
+    response = client.get(made["Location"])
     key = ApiKey.objects.get()
     text = response.context["new_key"]
     assert text.startswith(f"shc_{key.prefix}.") and text in response.content.decode()
@@ -312,7 +361,8 @@ def test_a_lead_makes_a_key_that_is_shown_once_and_audited(client, tribe, lead, 
     event = AuditEvent.objects.get(action=AuditEvent.Action.API_KEY_CREATED)
     assert event.actor == lead and event.detail["reads"] == "Payments" and text not in str(event.detail)
     again = client.get(reverse("surveys:api-keys")).content.decode()
-    assert "Power BI" in again and text not in again
+    assert "Power BI" in again and text not in again  # shown once
+    assert ApiKey.objects.count() == 1
     assert caller(text).get(api("tribe-list")).status_code == 200
 
 
@@ -331,7 +381,7 @@ def test_staff_make_a_key_for_every_tribe(client, tribe, other_tribe):
     staff = make_user("staff", is_staff=True)
     client.force_login(staff)
     response = client.post(reverse("surveys:api-keys"), {"name": "Org report", "tribe": ""})
-    assert response.status_code == 200
+    assert response.status_code == 302
     assert ApiKey.objects.get().tribe is None
 
 
@@ -370,51 +420,61 @@ def test_outsiders_get_404_for_keys(client, tribe, squad, alice, other_tribe):
 
 
 class MatrixCells(HTMLParser):
-    """The squad cells of a dashboard's matrix: {(squad, card): (light or None, voters or None)}."""
+    """The squad cells of a dashboard's matrix: {(squad, card): (light, agreed colour, voters)}."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.rows: list[list[tuple[str, str, str]]] = []  # per row: (tag, class, text)
-        self.cell: list | None = None
+        self.rows: list[list[dict]] = []
+        self.cell: dict | None = None
 
     def handle_starttag(self, tag, attrs) -> None:
+        css = dict(attrs).get("class") or ""
         if tag == "tr":
             self.rows.append([])
         elif tag in ("td", "th") and self.rows:
-            self.cell = [tag, dict(attrs).get("class") or "", ""]
+            self.cell = {"tag": tag, "class": css, "text": "", "lights": []}
+        elif tag == "span" and self.cell is not None and css.startswith("light light-"):
+            self.cell["lights"].append(css.removeprefix("light light-"))
 
     def handle_data(self, data) -> None:
         if self.cell is not None:
-            self.cell[2] += data
+            self.cell["text"] += data
 
     def handle_endtag(self, tag) -> None:
         if tag in ("td", "th") and self.cell is not None:
-            self.rows[-1].append(tuple(self.cell))
+            self.rows[-1].append(self.cell)
             self.cell = None
 
-    def cells(self) -> dict[tuple[str, str], tuple[str | None, int | None]]:
-        header = [text.strip() for _, _, text in self.rows[0][1:] if text.strip() != "Tribe"]
+    def cells(self) -> dict[tuple[str, str], tuple[str | None, str | None, int | None]]:
+        header = [c["text"].strip() for c in self.rows[0][1:] if c["text"].strip() != "Tribe"]
         found = {}
         for row in self.rows[1:]:
-            if not row or row[0][0] != "th" or "Participation" in row[0][2]:
+            if not row or row[0]["tag"] != "th" or "Participation" in row[0]["text"]:
                 continue
-            card = row[0][2].replace("⚑", "").replace("possible systemic issue", "").strip()
-            squad_cells = [c for c in row[1:] if "tribe-col" not in c[1]]
-            for squad, (_, css, text) in zip(header, squad_cells, strict=True):
-                light = re.search(r"cell-(green|yellow|red|none)", css).group(1)
-                voters = re.search(r"(\d+) of \d+ answered", text)
+            card = row[0]["text"].replace("⚑", "").replace("possible systemic issue", "").strip()
+            squad_cells = [c for c in row[1:] if "tribe-col" not in c["class"]]
+            for squad, cell in zip(header, squad_cells, strict=True):
+                lights = [light for light in cell["lights"] if light != "none"]
+                agreed = lights.pop(0) if "cell-agreed" in cell["class"] else None
+                voters = re.search(r"(\d+) of \d+ answered", cell["text"])
                 found[(squad, card)] = (
-                    None if light == "none" else light,
+                    lights[0] if lights else None,
+                    agreed,
                     int(voters.group(1)) if voters else None,
                 )
         return found
 
 
-def test_the_dashboard_the_csv_and_the_api_agree_on_the_demo(db, client):
+def test_the_dashboard_the_csv_and_the_api_agree_on_the_demo(db, client, settings):
     call_command("seed_demo", "--force", stdout=io.StringIO())
+    # A workshop's agreed colour and ballots through an open link, as a finished workshop leaves them.
+    some = Result.objects.filter(round__state=Round.State.CLOSED, voters__gte=3).order_by("pk")[:3]
+    Result.objects.filter(pk__in=[r.pk for r in some]).update(
+        agreed_colour="green", agreed_trend="improving", open_link_ballots=1
+    )
     client.force_login(get_user_model().objects.get(username="admin"))
     reader = caller(key_for(None))
-    checked = hidden = 0
+    checked = hidden = agreed = 0
     for rnd in Round.objects.filter(state=Round.State.CLOSED).select_related("tribe"):
         page = client.get(reverse("surveys:tribe-dashboard", args=[rnd.tribe.slug]) + f"?round={rnd.pk}")
         parser = MatrixCells()
@@ -422,26 +482,37 @@ def test_the_dashboard_the_csv_and_the_api_agree_on_the_demo(db, client):
         on_page = parser.cells()
 
         export = client.get(reverse("surveys:tribe-export", args=[rnd.tribe.slug]) + f"?round={rnd.pk}")
-        in_csv = {
-            (row["squad"], row["card"]): (row["light"] or None, int(row["voters"]) if row["voters"] else None)
+        csv_rows = {
+            (row["squad"], row["card"]): row
             for row in csv.DictReader(io.StringIO(export.content.decode()))
             if not row["squad"].startswith("Tribe (")
         }
-        rows = reader.get(api("result-list", round=rnd.pk, page_size=1000)).json()["results"]
-        in_api = {(r["squad_name"], r["card_name"]): (r["light"], r["voters"]) for r in rows}
-
-        assert on_page == in_csv == in_api, rnd
-        for row in rows:
-            assert row["hidden"] == (row["light"] is None)
-            csv_row = next(
-                r
-                for r in csv.DictReader(io.StringIO(export.content.decode()))
-                if (r["squad"], r["card"]) == (row["squad_name"], row["card_name"])
-            )
-            assert [csv_row["green"], csv_row["yellow"], csv_row["red"]] == [
-                "" if row[c] is None else str(row[c]) for c in ("green", "yellow", "red")
+        api_rows = {
+            (r["squad_name"], r["card_name"]): r
+            for r in reader.get(api("result-list", round=rnd.pk, page_size=1000)).json()["results"]
+        }
+        assert set(on_page) == set(csv_rows) == set(api_rows), rnd
+        for cell, (light, agreed_colour, voters) in on_page.items():
+            row, line = api_rows[cell], csv_rows[cell]
+            assert light == row["light"] == (line["light"] or None), cell
+            assert agreed_colour == row["agreed_colour"] == (line["agreed colour"] or None), cell
+            assert row["hidden"] == (light is None)
+            if voters is not None:  # an agreed cell shows the vote's light, not its count
+                assert voters == row["voters"], cell
+            empty = lambda value: "" if value is None else str(value)  # noqa: E731
+            assert line["voters"] == empty(row["voters"]), cell
+            assert [line["green"], line["yellow"], line["red"]] == [
+                empty(row[c]) for c in ("green", "yellow", "red")
             ]
-            assert csv_row["score"] == ("" if row["score"] is None else f"{row['score']:.2f}")
+            assert line["score"] == ("" if row["score"] is None else f"{row['score']:.2f}"), cell
+            assert line["split"] == ("" if row["split"] is None else ("yes" if row["split"] else "no")), cell
+            hidden_note = f"fewer than {settings.HEALTHCHECK_MIN_RESPONSES} answered"
+            assert line["note"] == (hidden_note if row["hidden"] else row["divergence"]), cell
+            assert line["open-link ballots"] == empty(row["open_link_ballots"]), cell
+            assert line["agreed trend"] == (row["agreed_trend"] or ""), cell
+            assert line["measured change"] == (row["change"] or ""), cell
+            assert line["members"] == str(row["members"]), cell
             hidden += row["hidden"]
-        checked += len(rows)
-    assert checked > 100 and hidden > 0  # the demo has a squad below the minimum
+            agreed += row["agreed_colour"] is not None
+        checked += len(api_rows)
+    assert checked > 100 and hidden > 0 and agreed == 3  # the demo has a squad below the minimum

@@ -18,7 +18,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from surveys.services import api_key_create
 
-from .factories import add_member, cast, make_past_round, make_squad, make_user
+from .factories import add_member, add_tribe_role, cast, make_past_round, make_squad, make_user
 
 OPENAPI = json.loads(json.dumps(SchemaGenerator().get_schema(request=None, public=True)))
 schema = schemathesis.openapi.from_dict(OPENAPI)
@@ -65,7 +65,9 @@ def history(tribe, squad, cards):
         cast(rnd, squad, cards[0], "ggyrr", "iissw", comments=["Slow", "", "Fine", "", "=1+1"])
         cast(rnd, fraud, cards[0], "rr")
         rnd.close()
-    return api_key_create(name="Report", tribe=tribe, read_comments=True, created_by=make_user())[1]
+    lead = make_user("report-lead")
+    add_tribe_role(tribe, lead)
+    return api_key_create(name="Report", tribe=tribe, read_comments=True, created_by=lead)[1]
 
 
 @pytest.fixture

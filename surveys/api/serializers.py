@@ -42,11 +42,14 @@ class RoundSerializer(serializers.ModelSerializer):
     tribe = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     opens_at = UtcDateTimeField(read_only=True)
     closes_at = UtcDateTimeField(read_only=True)
+    closed_at = UtcDateTimeField(
+        read_only=True, allow_null=True, help_text="When the round was closed and its results frozen."
+    )
     cards = serializers.SerializerMethodField(help_text="The ids of the cards the round asks, in order.")
 
     class Meta:
         model = Round
-        fields = ["id", "tribe", "title", "state", "opens_at", "closes_at", "cards"]
+        fields = ["id", "tribe", "title", "state", "opens_at", "closes_at", "closed_at", "cards"]
 
     def get_cards(self, rnd: Round) -> list[int]:
         return [rc.card_id for rc in rnd.round_cards.all()]
@@ -57,7 +60,7 @@ class ResultRowSerializer(serializers.Serializer):
 
     round = serializers.IntegerField()
     round_title = serializers.CharField()
-    round_closed_at = UtcDateTimeField()
+    round_closed_at = UtcDateTimeField(help_text="When the round was closed and its results frozen.")
     tribe = serializers.CharField(help_text="The tribe's slug.")
     squad = serializers.CharField(help_text="The squad's slug.")
     squad_name = serializers.CharField()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from datetime import UTC, datetime
 
@@ -13,11 +14,13 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, quote_etag
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import mixins, viewsets
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.response import Response
 
 from ..models import TIMED_STATES, Answer, HealthCard, Result, Round, Squad, Tribe
+from ..services import rounds_advance
 from .auth import HasApiKey
 from .serializers import (
     CardSerializer,
@@ -39,6 +42,13 @@ class ReportingViewSet(viewsets.GenericViewSet):
     """Answers carry an ETag of their content (and 304 when it matches), and never a shared cache."""
 
     last_modified: datetime | None = None
+
+    advances_rounds = False  # as the pages do: rounds whose time has come open or close before a read
+
+    def initial(self, request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        if self.advances_rounds:
+            rounds_advance(tribe=request.auth.tribe)
 
     def scope(self, queryset: QuerySet, tribe_field: str) -> QuerySet:
         """Only the key's tribe, unless the key is for every tribe."""
@@ -71,7 +81,7 @@ class ReportingViewSet(viewsets.GenericViewSet):
 
 
 class ReadOnlyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ReportingViewSet):
-    lookup_value_regex = "[0-9]{1,18}"
+    lookup_value_regex = "[0-9]+"
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -159,7 +169,7 @@ class RoundFilter(TribeFilter):
         fields = ["tribe", "state", "closed_after"]
 
     def closed_since(self, queryset: QuerySet, name: str, value: datetime) -> QuerySet:
-        return queryset.filter(state=Round.State.CLOSED, closes_at__gt=value)
+        return queryset.filter(state=Round.State.CLOSED, closed_at__gt=value)
 
 
 @extend_schema_view(list=extend_schema(parameters=[FORMAT]), retrieve=extend_schema(parameters=[FORMAT]))
@@ -168,6 +178,7 @@ class RoundViewSet(ReadOnlyViewSet):
 
     serializer_class = RoundSerializer
     filterset_class = RoundFilter
+    advances_rounds = True
 
     def get_queryset(self) -> QuerySet:
         rounds = Round.objects.filter(state__in=TIMED_STATES).select_related("tribe")
@@ -181,7 +192,7 @@ class ResultFilter(django_filters.FilterSet):
     card = IdFilter(field_name="card_id", help_text="A card's id.")
     round = IdFilter(field_name="round_id", help_text="A round's id.")
     closed_after = UtcDateTimeFilter(
-        field_name="round__closes_at",
+        field_name="round__closed_at",
         lookup_expr="gt",
         help_text="Rounds that closed after this time (ISO 8601).",
     )
@@ -198,7 +209,7 @@ def result_row(result: Result, comments: list[str] | None) -> dict:
     return {
         "round": result.round_id,
         "round_title": result.round.title,
-        "round_closed_at": result.round.closes_at,
+        "round_closed_at": result.round.closed_at,
         "tribe": result.round.tribe.slug,
         "squad": result.squad.slug,
         "squad_name": result.squad.name,
@@ -235,6 +246,7 @@ class ResultViewSet(ReportingViewSet):
 
     serializer_class = ResultRowSerializer
     filterset_class = ResultFilter
+    advances_rounds = True
 
     def get_queryset(self) -> QuerySet:
         results = Result.objects.filter(round__state=Round.State.CLOSED).select_related(
@@ -246,7 +258,7 @@ class ResultViewSet(ReportingViewSet):
 
     def list(self, request, *args, **kwargs) -> Response:
         results = self.filter_queryset(self.get_queryset())
-        self.last_modified = results.aggregate(at=Max("round__closes_at"))["at"]
+        self.last_modified = results.aggregate(at=Max("round__closed_at"))["at"]
         page = self.paginate_queryset(results)
         comments = self._comments(page) if request.auth.read_comments else {}
         rows = [
@@ -280,3 +292,18 @@ class ResultViewSet(ReportingViewSet):
             if (round_id, squad_id, card_id) in wanted:
                 found.setdefault((round_id, squad_id, card_id), []).append(text)
         return found
+
+
+@functools.cache
+def _schema() -> dict:
+    return SpectacularAPIView.generator_class().get_schema(request=None, public=True)
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI schema, drawn once per process: it changes only with the code."""
+
+    def _get_schema_response(self, request):
+        return Response(
+            data=_schema(),
+            headers={"Content-Disposition": f'inline; filename="{self._get_filename(request, None)}"'},
+        )

@@ -104,6 +104,8 @@ def tribe_export(request: HttpRequest, slug: str) -> HttpResponse:
             "split",
             "note",
             "open-link ballots",
+            "agreed colour",
+            "agreed trend",
         ]
     )
     hidden = f"fewer than {settings.HEALTHCHECK_MIN_RESPONSES} answered"
@@ -128,10 +130,13 @@ def tribe_export(request: HttpRequest, slug: str) -> HttpResponse:
                     "yes" if cell.split else "no",
                     cell.divergence,
                 ]
-            voters = cell.voters if cell is not None and cell.visible else ""
-            through_link = cell.open_link_ballots if cell is not None and cell.visible else ""
+            shown = cell is not None and cell.visible
+            voters = cell.voters if shown else ""
+            through_link = cell.open_link_ballots if shown else ""
+            agreed = [cell.agreed_colour, cell.agreed_trend] if shown else ["", ""]
             writer.writerow(
-                neutralise(v) for v in [rnd.title, squad.name, row.card.name, voters, *values, through_link]
+                neutralise(v)
+                for v in [rnd.title, squad.name, row.card.name, voters, *values, through_link, *agreed]
             )
         t = row.tribe
         if t is None:  # the round is still open: no tribe column yet
@@ -154,6 +159,8 @@ def tribe_export(request: HttpRequest, slug: str) -> HttpResponse:
                 f"{t.change_direction} (same {t.compared} squads)" if t.change_direction else "",
                 "",
                 "possible systemic issue" if row.systemic else "",
+                "",
+                "",
                 "",
             ]
         )
