@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import zoneinfo
 from datetime import timedelta
 from pathlib import Path
@@ -140,6 +141,10 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "axes",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "surveys.sso",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -160,6 +165,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     # Last, as django-axes asks: it answers sign-ins that are locked out.
     "axes.middleware.AxesMiddleware",
 ]
@@ -200,7 +206,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Passwords (by username or email) and emailed codes; single sign-on signs in through it too.
+    "allauth.account.auth_backends.AuthenticationBackend",
     # Only the ballot page takes a reminder's sign-in link, with a scope naming that ballot.
     "sesame.backends.ModelBackend",
 ]
@@ -217,6 +224,80 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "surveys:home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Sign-in (django-allauth): by username or email and password, by a code sent by email when
+# LOGIN_BY_CODE is on, and by single sign-on. Nobody signs up on their own: a tribe lead or staff
+# adds people, who get an invitation to set their password (see INVITATION_DAYS).
+ACCOUNT_ADAPTER = "surveys.accounts.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "surveys.sso.adapter.SignOnAdapter"
+ACCOUNT_FORMS = {"login": "surveys.accounts.SignInForm"}
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_AUTHENTICATED_LOGIN_REDIRECTS = (
+    False  # the sign-in page also serves to switch person on a shared device
+)
+ACCOUNT_SESSION_REMEMBER = True  # as before: a session lasts its SESSION_COOKIE_AGE
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "Squad health check: "
+ACCOUNT_LOGIN_BY_CODE_ENABLED = envbool("LOGIN_BY_CODE", "false")
+ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 600
+ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
+# Failed password sign-ins are django-axes' to count (in the database, for every app server).
+ACCOUNT_RATE_LIMITS = {"login_failed": False}
+PASSWORD_RESET_TIMEOUT = 60 * 60 * envint("PASSWORD_RESET_HOURS", "24", minimum=1)
+INVITATION_DAYS = envint("INVITATION_DAYS", "7", minimum=1)
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # matched by our adapter, on a verified email only
+SOCIALACCOUNT_ONLY = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
+# Single sign-on with OpenID Connect: OIDC_PROVIDERS names them (comma-separated ids such as
+# "okta,entra"); each has OIDC_<ID>_ISSUER, OIDC_<ID>_CLIENT_ID, OIDC_<ID>_SECRET and, optional,
+# OIDC_<ID>_LABEL (the button) and OIDC_<ID>_DISCOVERY_URL (when the document is not at the
+# issuer's /.well-known/openid-configuration).
+SSO_CREATE_USERS = envbool("SSO_CREATE_USERS", "false")
+
+
+def oidc_apps(names: list[str]) -> list[dict]:
+    apps = []
+    for name in names:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", name):
+            raise ImproperlyConfigured(
+                f"OIDC_PROVIDERS: {name!r} must be lower-case letters, digits and dashes"
+            )
+        prefix = "OIDC_" + name.upper().replace("-", "_") + "_"
+        missing = [key for key in ("ISSUER", "CLIENT_ID", "SECRET") if not os.environ.get(prefix + key)]
+        if missing:
+            raise ImproperlyConfigured(
+                f"OIDC provider {name!r} needs {', '.join(prefix + m for m in missing)}"
+            )
+        issuer = os.environ[prefix + "ISSUER"].rstrip("/")
+        if not issuer.startswith(("https://", "http://")):
+            raise ImproperlyConfigured(f"{prefix}ISSUER must be an https:// URL")
+        apps.append(
+            {
+                "provider_id": name,
+                "name": os.environ.get(prefix + "LABEL", name.replace("-", " ").title()),
+                "client_id": os.environ[prefix + "CLIENT_ID"],
+                "secret": os.environ[prefix + "SECRET"],
+                "settings": {
+                    "issuer": issuer,
+                    "server_url": os.environ.get(
+                        prefix + "DISCOVERY_URL", issuer + "/.well-known/openid-configuration"
+                    ),
+                },
+            }
+        )
+    return apps
+
+
+SOCIALACCOUNT_PROVIDERS = {
+    "sso": {"APPS": oidc_apps(envlist("OIDC_PROVIDERS", "")), "OAUTH_PKCE_ENABLED": True}
+}
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")

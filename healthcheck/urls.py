@@ -1,13 +1,33 @@
 from __future__ import annotations
 
+from allauth.account import views as accounts
 from django.contrib import admin
 from django.urls import include, path
+
+from surveys.views import invitation
 
 from . import views
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # Sign-in is django-allauth's; "login" and "logout" keep their short names for our pages.
+    path("accounts/login/", accounts.login, name="login"),
+    path("accounts/logout/", accounts.logout, name="logout"),
+    path(
+        "accounts/login/code/",
+        views.if_login_by_code(accounts.request_login_code),
+        name="account_request_login_code",
+    ),
+    path(
+        "accounts/login/code/confirm/",
+        views.if_login_by_code(accounts.confirm_login_code),
+        name="account_confirm_login_code",
+    ),
+    path("accounts/invitation/<str:uidb36>/<str:token>/", invitation.invitation, name="invitation"),
+    # Email addresses and linked sign-ins are kept by staff and the identity provider, not here.
+    path("accounts/email/", views.not_here),
+    path("accounts/3rdparty/", views.not_here),
+    path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("surveys.api.urls")),
     path("", include("surveys.urls")),

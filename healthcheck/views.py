@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
+from functools import wraps
 
+from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template import loader
 from django.views.decorators.cache import never_cache
@@ -44,3 +46,20 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
 
     audit(AuditEvent.Action.ACCESS_DENIED, request.path, request=request, reason="forbidden action")
     return render(request, "403.html", {"reason": str(exception)}, status=403)
+
+
+def not_here(request: HttpRequest) -> HttpResponse:
+    """A page the sign-in package has that this application does not offer."""
+    raise Http404("Not here")
+
+
+def if_login_by_code(view):
+    """The view while LOGIN_BY_CODE is on, and a 404 while it is off (checked on each request)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not settings.ACCOUNT_LOGIN_BY_CODE_ENABLED:
+            raise Http404("Sign-in by code is off")
+        return view(request, *args, **kwargs)
+
+    return wrapped

@@ -29,11 +29,24 @@ def audit(
     )
 
 
+def sign_in_method(request: HttpRequest) -> str:
+    """How the person just signed in: as the view said, or as allauth recorded it in the session."""
+    said = getattr(request, "sign_in_method", None)
+    if said:
+        return said
+    recorded = (getattr(request, "session", None) or {}).get("account_authentication_methods") or []
+    last = recorded[-1] if recorded else {}
+    if last.get("method") == "socialaccount":
+        return f"single sign-on ({last.get('provider', '')})"
+    return {"code": "emailed code", "password_reset": "password reset"}.get(last.get("method"), "password")
+
+
 def on_signed_in(sender, request: HttpRequest, user, **kwargs) -> None:
-    method = getattr(request, "sign_in_method", "password")
+    method = sign_in_method(request)
     audit(AuditEvent.Action.SIGNED_IN, user.get_username(), request=request, actor=user, method=method)
 
 
 def on_sign_in_failed(sender, credentials: dict, request: HttpRequest | None = None, **kwargs) -> None:
-    # The username is recorded as typed; the password never is.
-    audit(AuditEvent.Action.SIGN_IN_FAILED, credentials.get("username", ""), request=request)
+    # The username or email is recorded as typed; the password never is.
+    typed = credentials.get("username") or credentials.get("email") or ""
+    audit(AuditEvent.Action.SIGN_IN_FAILED, typed, request=request)

@@ -20,6 +20,7 @@ from .models import (
     InviteLink,
     Round,
     Squad,
+    SquadRole,
     Trend,
     Tribe,
     Workshop,
@@ -379,6 +380,46 @@ class ApiKeyForm(forms.Form):
         name = self.cleaned_data["name"].strip()
         if not name:
             raise forms.ValidationError("Give the key a name.")
+        return name
+
+
+class PersonAddForm(forms.Form):
+    email = forms.EmailField(
+        label="Email",
+        max_length=254,
+        error_messages={
+            "required": "Give the person's email address.",
+            "invalid": "That is not an email address.",
+        },
+    )
+    full_name = forms.CharField(
+        label="Full name",
+        max_length=300,
+        required=False,
+        help_text="For a new account; leave it empty otherwise.",
+    )
+    squad = forms.ModelChoiceField(
+        label="Squad",
+        queryset=Squad.objects.none(),
+        empty_label=None,
+        error_messages={"invalid_choice": "Choose one of the squads."},
+    )
+    role = forms.ChoiceField(label="As", choices=SquadRole.Role.choices, initial=SquadRole.Role.MEMBER)
+
+    def __init__(self, *args, tribe: Tribe, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["squad"].queryset = Squad.objects.filter(tribe=tribe)
+
+
+class SquadNameForm(forms.Form):
+    name = forms.CharField(
+        label="Squad name", max_length=100, error_messages={"required": "Give the squad a name."}
+    )
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Give the squad a name.")
         return name
 
 

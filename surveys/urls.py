@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path, register_converter
 
-from .views import account, actions, coach, keys, manage, results, schedule, vote, workshop
+from .views import account, actions, coach, keys, manage, people, results, schedule, vote, workshop
 
 
 class IdConverter:
@@ -49,6 +49,7 @@ urlpatterns = [
     path("manage/", manage.manage_home, name="manage"),
     path("manage/tribes/<slug:slug>/rounds/new/", manage.round_new, name="round-new"),
     path("manage/tribes/<slug:slug>/deck/", manage.deck, name="deck"),
+    path("manage/tribes/<slug:slug>/people/", people.people, name="people"),
     path("manage/tribes/<slug:slug>/schedule/", schedule.schedule, name="schedule"),
     path("manage/tribes/<slug:slug>/schedule/skip/", schedule.cadence_skip_view, name="cadence-skip"),
     path("manage/tribes/<slug:slug>/schedule/shift/", schedule.cadence_shift_view, name="cadence-shift"),

@@ -112,7 +112,7 @@ class Voter:
         _, html = self.request("/accounts/login/")
         status, _ = self.request(
             "/accounts/login/",
-            {"csrfmiddlewaretoken": self.token(html), "username": self.username, "password": PASSWORD},
+            {"csrfmiddlewaretoken": self.token(html), "login": self.username, "password": PASSWORD},
         )
         assert status == 302, f"{self.username} could not sign in"
         _, html = self.request(url)

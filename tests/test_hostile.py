@@ -319,10 +319,12 @@ def test_post_only_urls_refuse_get(world, lead):
         reverse("surveys:card-change", args=[card.pk]),
         reverse("surveys:action-done", args=[squad.slug, action.pk]),
         reverse("surveys:action-delete", args=[squad.slug, action.pk]),
-        reverse("logout"),
     ):
         assert client.get(url).status_code == 405, url
     assert Round.objects.get().state == Round.State.OPEN and not InviteLink.objects.get(kind="open").revoked
+    # Signing out asks first on GET (a link or an image cannot sign anyone out); only POST does.
+    assert b"Sign out" in client.get(reverse("logout")).content
+    assert client.get(reverse("surveys:home")).status_code == 200
 
 
 # A sweep over every URL
@@ -379,6 +381,7 @@ def every_url(world, missing: bool = False) -> dict[str, str]:
         "card-edit": reverse("surveys:card-edit", args=[ids["card"]]),
         "card-change": reverse("surveys:card-change", args=[ids["card"]]),
         "schedule": reverse("surveys:schedule", args=[ids["tribe"]]),
+        "people": reverse("surveys:people", args=[ids["tribe"]]),
         "cadence-skip": reverse("surveys:cadence-skip", args=[ids["tribe"]]),
         "cadence-shift": reverse("surveys:cadence-shift", args=[ids["tribe"]]),
         "channel-add": reverse("surveys:channel-add", args=[ids["tribe"]]),
@@ -541,7 +544,7 @@ def test_below_the_minimum_nothing_leaks_anywhere(client, tribe, squad, cards, l
     "target", ["https://evil.example/", "//evil.example/", "/\\evil.example/", "http:evil.example"]
 )
 def test_sign_in_never_redirects_off_site(client, alice, target):
-    response = client.post("/accounts/login/", {"username": "alice", "password": "password", "next": target})
+    response = client.post("/accounts/login/", {"login": "alice", "password": "password", "next": target})
     assert response.status_code == 302
     assert response["Location"] == "/"
 

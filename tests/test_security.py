@@ -118,7 +118,7 @@ def test_a_lost_database_answers_503_not_500(client, alice, monkeypatch):
 
 
 def sign_in(client: Client, username: str, password: str):
-    return client.post(reverse("login"), {"username": username, "password": password})
+    return client.post(reverse("login"), {"login": username, "password": password})
 
 
 @pytest.mark.parametrize("username", ["alice", "nobody-by-this-name"])

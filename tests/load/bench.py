@@ -94,7 +94,7 @@ class Session:
         html = self.get("/accounts/login/")[1]
         status, _ = self.post(
             "/accounts/login/",
-            {"username": username, "password": "bench", "csrfmiddlewaretoken": token(html)},
+            {"login": username, "password": "bench", "csrfmiddlewaretoken": token(html)},
         )
         if status != 302:
             raise SystemExit(f"cannot sign in as {username}")

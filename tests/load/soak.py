@@ -124,7 +124,7 @@ class Voter:
             status, html = self.request("/accounts/login/")
             status, _ = self.request(
                 "/accounts/login/",
-                {"csrfmiddlewaretoken": self.token(html), "username": self.username, "password": PASSWORD},
+                {"csrfmiddlewaretoken": self.token(html), "login": self.username, "password": PASSWORD},
             )
         except OSError:
             return False

@@ -125,9 +125,7 @@ def _session(base: str, username: str):
             return error.code, ""
 
     _, html = open_("/accounts/login/")
-    open_(
-        "/accounts/login/", {"csrfmiddlewaretoken": _token(html), "username": username, "password": PASSWORD}
-    )
+    open_("/accounts/login/", {"csrfmiddlewaretoken": _token(html), "login": username, "password": PASSWORD})
     return open_
 
 

@@ -16,6 +16,7 @@ from django.utils.text import slugify
 
 from surveys.audit import audit
 from surveys.models import AuditEvent, Squad, SquadRole, Tribe, TribeRole
+from surveys.people import people_invite
 from surveys.services import tribe_create
 
 COLUMNS = ["tribe", "squad", "username", "email", "role"]
@@ -102,10 +103,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("file", type=Path)
         parser.add_argument("--dry-run", action="store_true", help="Print what would change, write nothing.")
+        parser.add_argument(
+            "--invite",
+            action="store_true",
+            help="Email each person made by this run a link to set their password.",
+        )
 
-    def handle(self, *args, file: Path, dry_run: bool, **options) -> None:
+    def handle(self, *args, file: Path, dry_run: bool, invite: bool = False, **options) -> None:
         rows = read_rows(file)
         self.changes: list[str] = []
+        self.made: list = []
         try:
             with transaction.atomic():
                 self._apply(rows)
@@ -119,6 +126,17 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{len(self.changes)} {verb}{' (dry run: nothing was written)' if dry_run else ''}."
         )
+        if invite and not dry_run:
+            sent = people_invite(users=self.made)
+            without = sum(1 for user in self.made if not user.email)
+            self.stdout.write(
+                f"{sent} invitation{'s' if sent != 1 else ''} sent"
+                + (
+                    f"; {without} new {'people have' if without != 1 else 'person has'} no email address."
+                    if without
+                    else "."
+                )
+            )
 
     def _apply(self, rows: list[Row]) -> None:
         User = get_user_model()
@@ -142,6 +160,7 @@ class Command(BaseCommand):
             if user is None:
                 user = User.objects.create_user(username=row.username, email=row.email)
                 self.changes.append(f"+ person {user.username}")
+                self.made.append(user)
             elif row.email and user.email != row.email:
                 self.changes.append(
                     f"~ person {user.username}: email {user.email or '(none)'} -> {row.email}"

@@ -1,0 +1,63 @@
+"""Accounts: nobody signs up on their own, and invitations are links to set a first password."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.forms import LoginForm
+from django.conf import settings
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
+from django.http import HttpRequest
+from django.utils.crypto import constant_time_compare
+from django.utils.http import base36_to_int, int_to_base36
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request: HttpRequest) -> bool:
+        return False  # people are added by their tribe lead, by staff or by import
+
+
+class SignInForm(LoginForm):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["login"].label = "Username or email"
+        self.fields["login"].widget.attrs.pop("placeholder", None)
+        self.fields["password"].widget.attrs.pop("placeholder", None)
+        self.fields["password"].help_text = ""  # the page links to the reset itself
+
+
+class InvitationTokens(PasswordResetTokenGenerator):
+    """Like a password-reset link, valid INVITATION_DAYS, and spent once a password is set.
+
+    The token covers the password hash and last sign-in, so setting the password (or signing in
+    any other way) makes the link useless.
+    """
+
+    key_salt = "surveys.invitation"
+
+    def check_token(self, user, token) -> bool:
+        # The base class's check reads PASSWORD_RESET_TIMEOUT; an invitation has its own life.
+        if not (user and token):
+            return False
+        try:
+            stamp_b36, _ = token.split("-")
+            stamp = base36_to_int(stamp_b36)
+        except ValueError:
+            return False
+        for secret in [self.secret, *self.secret_fallbacks]:
+            if constant_time_compare(self._make_token_with_timestamp(user, stamp, secret), token):
+                break
+        else:
+            return False
+        return (
+            self._num_seconds(self._now()) - stamp <= timedelta(days=settings.INVITATION_DAYS).total_seconds()
+        )
+
+
+invitation_tokens = InvitationTokens()
+
+
+def invitation_path(user) -> tuple[str, str]:
+    """The two parts of a user's invitation link: their id in base 36 and a fresh token."""
+    return int_to_base36(user.pk), invitation_tokens.make_token(user)

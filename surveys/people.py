@@ -1,0 +1,229 @@
+"""People and squads of a tribe, run by its lead: add and invite, roles, moves, squads and their order.
+
+Each write is one transaction with an audit row. Ballots hold no person, so nothing here touches
+what anyone voted: moving or removing a person leaves every ballot where it was.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.mail import EmailMessage, get_connection
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.text import slugify
+
+from .accounts import invitation_path
+from .audit import audit
+from .models import AuditEvent, Squad, SquadRole, Tribe
+
+
+class PeopleRejected(Exception):
+    """A change to people or squads that cannot be made, with the reason in words."""
+
+
+def _name(user: AbstractBaseUser) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def invitation_email(
+    *, user: AbstractBaseUser, invited_by: AbstractBaseUser | None, tribe: Tribe | None
+) -> EmailMessage:
+    """The email that asks a new person to set their password. It says nothing about votes."""
+    uid, token = invitation_path(user)
+    link = settings.SITE_URL + reverse("invitation", args=[uid, token])
+    who = f"{_name(invited_by)} has added you" if invited_by else "You have been added"
+    where = f" for {tribe.name}" if tribe else ""
+    body = (
+        f"Hello {user.first_name or user.get_username()},\n\n"
+        f"{who} to the squad health check{where}.\n\n"
+        f"Set your password here, and you are signed in:\n{link}\n\n"
+        f"The link works once, for {settings.INVITATION_DAYS} days. Your username is {user.get_username()}; "
+        "you can also sign in with this email address. If the link has expired, ask for a new one on "
+        f"the sign-in page ({settings.SITE_URL}{reverse('account_reset_password')}).\n\n"
+        "If you did not expect this email, you can ignore it.\n"
+    )
+    return EmailMessage("You are invited to the squad health check", body, None, [user.email])
+
+
+def people_invite(
+    *, users: list[AbstractBaseUser], invited_by: AbstractBaseUser | None = None, tribe: Tribe | None = None
+) -> int:
+    """Send each person with an email address an invitation; returns how many went out."""
+    messages = [invitation_email(user=u, invited_by=invited_by, tribe=tribe) for u in users if u.email]
+    if not messages:
+        return 0
+    with get_connection() as connection:
+        return connection.send_messages(messages) or 0
+
+
+def _username_for(email: str) -> str:
+    User = get_user_model()
+    base = re.sub(r"[^a-z0-9._+-]", "", email.split("@")[0].lower())[:140] or "person"
+    name, n = base, 1
+    while User.objects.filter(username__iexact=name).exists():
+        n += 1
+        name = f"{base}{n}"
+    return name
+
+
+def person_add(
+    *,
+    tribe: Tribe,
+    email: str,
+    full_name: str,
+    squad: Squad,
+    role: str,
+    added_by: AbstractBaseUser,
+    request: HttpRequest | None = None,
+) -> tuple[AbstractBaseUser, bool]:
+    """Give the person with this email a role in a squad of the tribe, making their account if need be.
+
+    Returns the person and whether an invitation went out (to a new account, or one that never set
+    a password). The page says the same either way, so it tells nobody whether an address had an
+    account.
+    """
+    if squad.tribe_id != tribe.pk:
+        raise PeopleRejected("Choose a squad of this tribe.")
+    User = get_user_model()
+    with transaction.atomic():
+        matches = list(User.objects.select_for_update().filter(email__iexact=email, is_active=True)[:2])
+        if len(matches) > 1:
+            raise PeopleRejected("More than one account has this email address; ask staff to add the person.")
+        if matches:
+            user = matches[0]
+        else:
+            first, _, last = full_name.strip().partition(" ")
+            user = User.objects.create_user(
+                username=_username_for(email), email=email, first_name=first[:150], last_name=last[:150]
+            )
+            audit(AuditEvent.Action.ROLE_CHANGED, user.get_username(), request=request, change="account made")
+        role_add(user=user, squad=squad, role=role, request=request)
+    invite = not user.has_usable_password()
+    if invite:
+        people_invite(users=[user], invited_by=added_by, tribe=tribe)
+    return user, invite
+
+
+def role_add(
+    *, user: AbstractBaseUser, squad: Squad, role: str, request: HttpRequest | None = None
+) -> SquadRole:
+    if role not in SquadRole.Role.values:
+        raise PeopleRejected("Choose member or coach.")
+    try:
+        with transaction.atomic():
+            given = SquadRole.objects.create(user=user, squad=squad, role=role)
+    except IntegrityError:
+        raise PeopleRejected(
+            f"{_name(user)} is {SquadRole.Role(role).label.lower()} of {squad.name} already."
+        ) from None
+    audit(
+        AuditEvent.Action.ROLE_CHANGED,
+        f"{given.get_role_display()} of {squad}",
+        request=request,
+        person=user.get_username(),
+        change="added",
+    )
+    return given
+
+
+def role_move(*, role: SquadRole, to: Squad, request: HttpRequest | None = None) -> SquadRole:
+    """Move a person's role to another squad of the same tribe (their ballots stay where they were)."""
+    if to.tribe_id != role.squad.tribe_id:
+        raise PeopleRejected("Choose a squad of this tribe.")
+    if to.pk == role.squad_id:
+        raise PeopleRejected(f"{_name(role.user)} is in {to.name} already.")
+    before = role.squad
+    try:
+        with transaction.atomic():
+            moved = SquadRole.objects.filter(pk=role.pk, squad=before).update(squad=to)
+    except IntegrityError:
+        raise PeopleRejected(
+            f"{_name(role.user)} is {role.get_role_display().lower()} of {to.name} already."
+        ) from None
+    if not moved:
+        raise PeopleRejected("That role has changed meanwhile; look again.")
+    role.squad = to
+    audit(
+        AuditEvent.Action.ROLE_CHANGED,
+        f"{role.get_role_display()} of {to}",
+        request=request,
+        person=role.user.get_username(),
+        change=f"moved from {before.name}",
+    )
+    return role
+
+
+def role_remove(*, role: SquadRole, request: HttpRequest | None = None) -> None:
+    if SquadRole.objects.filter(pk=role.pk).delete()[0]:
+        audit(
+            AuditEvent.Action.ROLE_CHANGED,
+            f"{role.get_role_display()} of {role.squad}",
+            request=request,
+            person=role.user.get_username(),
+            change="removed",
+        )
+
+
+def squad_create(*, tribe: Tribe, name: str, request: HttpRequest | None = None) -> Squad:
+    name = name.strip()
+    slug = slugify(name)[:60]
+    if not slug:
+        raise PeopleRejected("Give the squad a name with letters or digits.")
+    if Squad.objects.filter(slug=slug).exists():
+        slug = slugify(f"{tribe.slug}-{name}")[:60]
+    try:
+        with transaction.atomic():
+            Tribe.objects.select_for_update().get(pk=tribe.pk)  # squads of a tribe are numbered one at a time
+            last = Squad.objects.filter(tribe=tribe).aggregate(last=Max("position"))["last"]
+            squad = Squad.objects.create(
+                tribe=tribe, name=name, slug=slug, position=0 if last is None else last + 1
+            )
+    except IntegrityError:
+        raise PeopleRejected(
+            f"{tribe.name} has a squad called {name} already, or its address is taken."
+        ) from None
+    audit(
+        AuditEvent.Action.ORGANISATION_CHANGED, squad, request=request, change="squad made", tribe=tribe.name
+    )
+    return squad
+
+
+def squad_rename(*, squad: Squad, name: str, request: HttpRequest | None = None) -> Squad:
+    name, before = name.strip(), squad.name
+    if not name:
+        raise PeopleRejected("Give the squad a name.")
+    try:
+        with transaction.atomic():
+            Squad.objects.filter(pk=squad.pk).update(name=name)
+    except IntegrityError:
+        raise PeopleRejected(f"{squad.tribe.name} has a squad called {name} already.") from None
+    squad.name = name
+    audit(AuditEvent.Action.ORGANISATION_CHANGED, squad, request=request, change=f"renamed from {before}")
+    return squad
+
+
+def squad_shift(*, squad: Squad, by: int, request: HttpRequest | None = None) -> None:
+    """Move a squad one place earlier (by=-1) or later (by=1) in the tribe's order."""
+    with transaction.atomic():
+        Tribe.objects.select_for_update().get(pk=squad.tribe_id)
+        order = list(Squad.objects.filter(tribe_id=squad.tribe_id).order_by("position", "name", "pk"))
+        index = next(i for i, s in enumerate(order) if s.pk == squad.pk)
+        target = index + by
+        if not 0 <= target < len(order):
+            return
+        order[index], order[target] = order[target], order[index]
+        for position, each in enumerate(order):
+            if each.position != position:
+                Squad.objects.filter(pk=each.pk).update(position=position)
+    audit(
+        AuditEvent.Action.ORGANISATION_CHANGED,
+        squad,
+        request=request,
+        change="moved earlier" if by < 0 else "moved later",
+    )
