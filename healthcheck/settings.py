@@ -144,6 +144,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
+    "allauth.socialaccount.providers.saml",
     "surveys.sso",
     "rest_framework",
     "django_filters",
@@ -295,8 +296,70 @@ def oidc_apps(names: list[str]) -> list[dict]:
     return apps
 
 
+def saml_apps(names: list[str]) -> list[dict]:
+    """SAML 2.0 identity providers: SAML_PROVIDERS names them; each has SAML_<ID>_METADATA_URL or
+    SAML_<ID>_METADATA_FILE (the IdP's metadata), and, optional, SAML_<ID>_LABEL and
+    SAML_<ID>_TRUST_EMAIL (whether the IdP's email attribute counts as verified; true)."""
+    apps = []
+    for name in names:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", name):
+            raise ImproperlyConfigured(
+                f"SAML_PROVIDERS: {name!r} must be lower-case letters, digits and dashes"
+            )
+        prefix = "SAML_" + name.upper().replace("-", "_") + "_"
+        url, path = os.environ.get(prefix + "METADATA_URL", ""), os.environ.get(prefix + "METADATA_FILE", "")
+        if bool(url) == bool(path):
+            raise ImproperlyConfigured(
+                f"SAML provider {name!r} needs one of {prefix}METADATA_URL, {prefix}METADATA_FILE"
+            )
+        apps.append(
+            {
+                "client_id": name,
+                "name": os.environ.get(prefix + "LABEL", name.replace("-", " ").title()),
+                "settings": {
+                    "idp": {"metadata_url": url} if url else saml_metadata_file(prefix, path),
+                    "trust_email": envbool(prefix + "TRUST_EMAIL", "true"),
+                    "attribute_mapping": SAML_ATTRIBUTES,
+                    "use_nameid_for_email": True,
+                    # Assertions must be signed, and answer a sign-in we started.
+                    "advanced": {
+                        "want_assertion_signed": True,
+                        "reject_idp_initiated_sso": True,
+                        "strict": True,
+                    },
+                },
+            }
+        )
+    return apps
+
+
+def saml_metadata_file(prefix: str, path: str) -> dict:
+    from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
+
+    try:
+        parsed = OneLogin_Saml2_IdPMetadataParser.parse(Path(path).read_text())["idp"]
+        return {
+            "entity_id": parsed["entityId"],
+            "sso_url": parsed["singleSignOnService"]["url"],
+            "x509cert": parsed["x509cert"],
+        }
+    except (OSError, KeyError, ValueError) as exc:
+        raise ImproperlyConfigured(f"{prefix}METADATA_FILE cannot be read as IdP metadata: {exc}") from None
+
+
+SAML_ATTRIBUTES = {
+    "uid": ["urn:oasis:names:tc:SAML:attribute:subject-id"],
+    "email": [
+        "urn:oid:0.9.2342.19200300.100.1.3",
+        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+        "email",
+    ],
+    "first_name": ["urn:oid:2.5.4.42", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname"],
+    "last_name": ["urn:oid:2.5.4.4", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname"],
+}
 SOCIALACCOUNT_PROVIDERS = {
-    "sso": {"APPS": oidc_apps(envlist("OIDC_PROVIDERS", "")), "OAUTH_PKCE_ENABLED": True}
+    "sso": {"APPS": oidc_apps(envlist("OIDC_PROVIDERS", "")), "OAUTH_PKCE_ENABLED": True},
+    "saml": {"APPS": saml_apps(envlist("SAML_PROVIDERS", ""))},
 }
 
 LANGUAGE_CODE = "en"
