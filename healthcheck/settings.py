@@ -243,6 +243,7 @@ ACCOUNT_AUTHENTICATED_LOGIN_REDIRECTS = (
 )
 ACCOUNT_SESSION_REMEMBER = True  # as before: a session lasts its SESSION_COOKIE_AGE
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "Squad health check: "
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False  # an email to an address without an account says nothing
 ACCOUNT_LOGIN_BY_CODE_ENABLED = envbool("LOGIN_BY_CODE", "false")
 ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 600
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
@@ -277,7 +278,8 @@ def oidc_apps(names: list[str]) -> list[dict]:
                 f"OIDC provider {name!r} needs {', '.join(prefix + m for m in missing)}"
             )
         issuer = os.environ[prefix + "ISSUER"].rstrip("/")
-        if not issuer.startswith(("https://", "http://")):
+        loopback = (urlsplit(issuer).hostname or "") in ("localhost", "127.0.0.1", "::1")
+        if not (issuer.startswith("https://") or (issuer.startswith("http://") and (DEBUG or loopback))):
             raise ImproperlyConfigured(f"{prefix}ISSUER must be an https:// URL")
         apps.append(
             {
@@ -286,6 +288,8 @@ def oidc_apps(names: list[str]) -> list[dict]:
                 "client_id": os.environ[prefix + "CLIENT_ID"],
                 "secret": os.environ[prefix + "SECRET"],
                 "settings": {
+                    # Who the person is comes from the signed ID token, not from userinfo.
+                    "fetch_userinfo": False,
                     "issuer": issuer,
                     "server_url": os.environ.get(
                         prefix + "DISCOVERY_URL", issuer + "/.well-known/openid-configuration"
@@ -452,6 +456,8 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_DISABLE_ACCESS_LOG = True  # sign-ins are kept in our own audit log
 AXES_VERBOSE = False
 AXES_CLIENT_IP_CALLABLE = "surveys.ratelimit.client_ip"
+# Counted per account, whether its username or its email was typed, in any case.
+AXES_USERNAME_CALLABLE = "surveys.accounts.axes_username"
 
 # The rules of the health check (see DESIGN.md, "Rules").
 HEALTHCHECK_SCORE = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from functools import wraps
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
@@ -61,5 +62,42 @@ def if_login_by_code(view):
         if not settings.ACCOUNT_LOGIN_BY_CODE_ENABLED:
             raise Http404("Sign-in by code is off")
         return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _origin(url: str) -> str | None:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def sign_on_origins() -> list[str]:
+    """Where a sign-on button's form may end up: the configured identity providers' sites."""
+    origins = set()
+    for kind in settings.SOCIALACCOUNT_PROVIDERS.values():
+        for app in kind.get("APPS", []):
+            config = app.get("settings", {})
+            idp = config.get("idp", {})
+            for url in (
+                config.get("issuer"),
+                config.get("server_url"),
+                idp.get("sso_url"),
+                idp.get("metadata_url"),
+            ):
+                if url and (origin := _origin(url)):
+                    origins.add(origin)
+    return sorted(origins)
+
+
+def lets_forms_reach_identity_providers(view):
+    """The page's forms may be sent on to the identity providers (Chrome checks form-action on
+    the redirect that follows the POST), and nowhere else."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if origins := sign_on_origins():
+            response._csp_update = {"form-action": origins}
+        return response
 
     return wrapped

@@ -7,7 +7,9 @@ from datetime import timedelta
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.forms import LoginForm
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 from django.utils.http import base36_to_int, int_to_base36
@@ -16,6 +18,22 @@ from django.utils.http import base36_to_int, int_to_base36
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return False  # people are added by their tribe lead, by staff or by import
+
+
+def axes_username(request: HttpRequest, credentials: dict | None) -> str:
+    """The account a sign-in attempt is for, however it was typed (username or email, any case),
+    so that failures count against the account and not against each way of writing it."""
+    credentials = credentials or {}
+    typed = credentials.get("username") or credentials.get("email") or ""
+    if not typed and request is not None:
+        typed = request.POST.get("login", "")
+    typed = str(typed).strip()
+    found = list(
+        get_user_model()
+        .objects.filter(Q(username__iexact=typed) | Q(email__iexact=typed))
+        .values_list("username", flat=True)[:2]
+    )
+    return found[0] if len(found) == 1 else typed.lower()
 
 
 class SignInForm(LoginForm):

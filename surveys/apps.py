@@ -8,10 +8,13 @@ class SurveysConfig(AppConfig):
     verbose_name = "Squad health checks"
 
     def ready(self) -> None:
+        from allauth.account.signals import password_changed, password_reset, password_set
         from django.contrib.auth.signals import user_logged_in, user_login_failed
 
-        from .audit import on_sign_in_failed, on_signed_in
+        from .audit import on_password_changed, on_sign_in_failed, on_signed_in
 
         # Sign-ins are audited where Django announces them.
         user_logged_in.connect(on_signed_in, dispatch_uid="surveys.audit.signed_in")
         user_login_failed.connect(on_sign_in_failed, dispatch_uid="surveys.audit.sign_in_failed")
+        for name, signal in (("changed", password_changed), ("reset", password_reset), ("set", password_set)):
+            signal.connect(on_password_changed, dispatch_uid=f"surveys.audit.password_{name}")

@@ -50,3 +50,7 @@ def on_sign_in_failed(sender, credentials: dict, request: HttpRequest | None = N
     # The username or email is recorded as typed; the password never is.
     typed = credentials.get("username") or credentials.get("email") or ""
     audit(AuditEvent.Action.SIGN_IN_FAILED, typed, request=request)
+
+
+def on_password_changed(sender, request: HttpRequest, user, **kwargs) -> None:
+    audit(AuditEvent.Action.PASSWORD_CHANGED, user.get_username(), request=request, actor=user)

@@ -1289,6 +1289,8 @@ class AuditEvent(models.Model):
         ORGANISATION_CHANGED = "org.changed", "Tribe or squad changed"
         INVITE_CREATED = "invite.created", "Invite link created"
         INVITE_REVOKED = "invite.revoked", "Invite link withdrawn"
+        INVITATION_SENT = "person.invited", "Invitation to set a password sent"
+        PASSWORD_CHANGED = "auth.password_changed", "Password set or changed"
         API_KEY_CREATED = "api_key.created", "API key created"
         API_KEY_REVOKED = "api_key.revoked", "API key revoked"
         SIGNED_IN = "auth.signed_in", "Signed in"

@@ -7,6 +7,7 @@ what anyone voted: moving or removing a person leaves every ballot where it was.
 from __future__ import annotations
 
 import re
+import smtplib
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -52,14 +53,39 @@ def invitation_email(
 
 
 def people_invite(
-    *, users: list[AbstractBaseUser], invited_by: AbstractBaseUser | None = None, tribe: Tribe | None = None
+    *,
+    users: list[AbstractBaseUser],
+    invited_by: AbstractBaseUser | None = None,
+    tribe: Tribe | None = None,
+    request: HttpRequest | None = None,
 ) -> int:
-    """Send each person with an email address an invitation; returns how many went out."""
-    messages = [invitation_email(user=u, invited_by=invited_by, tribe=tribe) for u in users if u.email]
-    if not messages:
+    """Send each person with an email address an invitation, each audited; returns how many went out.
+
+    A mail server that fails stops the sending, and says so; those not reached can be invited again.
+    """
+    sent = 0
+    invitees = [u for u in users if u.email]
+    if not invitees:
         return 0
-    with get_connection() as connection:
-        return connection.send_messages(messages) or 0
+    try:
+        with get_connection() as connection:
+            for user in invitees:
+                connection.send_messages([invitation_email(user=user, invited_by=invited_by, tribe=tribe)])
+                audit(
+                    AuditEvent.Action.INVITATION_SENT, user.get_username(), request=request, actor=invited_by
+                )
+                sent += 1
+    except (smtplib.SMTPException, OSError) as exc:
+        raise InvitationsFailed(sent, len(invitees), str(exc)) from exc
+    return sent
+
+
+class InvitationsFailed(Exception):
+    """The mail server refused or could not be reached: how many invitations went out of how many."""
+
+    def __init__(self, sent: int, wanted: int, reason: str) -> None:
+        super().__init__(f"{sent} of {wanted} invitations went out before the mail server failed: {reason}")
+        self.sent, self.wanted = sent, wanted
 
 
 def _username_for(email: str) -> str:
@@ -90,24 +116,34 @@ def person_add(
     """
     if squad.tribe_id != tribe.pk:
         raise PeopleRejected("Choose a squad of this tribe.")
-    User = get_user_model()
-    with transaction.atomic():
-        matches = list(User.objects.select_for_update().filter(email__iexact=email, is_active=True)[:2])
-        if len(matches) > 1:
-            raise PeopleRejected("More than one account has this email address; ask staff to add the person.")
-        if matches:
-            user = matches[0]
-        else:
-            first, _, last = full_name.strip().partition(" ")
-            user = User.objects.create_user(
-                username=_username_for(email), email=email, first_name=first[:150], last_name=last[:150]
-            )
-            audit(AuditEvent.Action.ROLE_CHANGED, user.get_username(), request=request, change="account made")
-        role_add(user=user, squad=squad, role=role, request=request)
-    invite = not user.has_usable_password()
+    try:
+        with transaction.atomic():
+            # One add at a time per tribe, so two adds of the same new address make one account.
+            Tribe.objects.select_for_update().get(pk=tribe.pk)
+            user = _person_for(email=email, full_name=full_name, request=request)
+            role_add(user=user, squad=squad, role=role, request=request)
+    except IntegrityError:
+        raise PeopleRejected("Someone else changed this person just now; try again.") from None
+    invite = not user.has_usable_password() and not user.socialaccount_set.exists()
     if invite:
-        people_invite(users=[user], invited_by=added_by, tribe=tribe)
+        people_invite(users=[user], invited_by=added_by, tribe=tribe, request=request)
     return user, invite
+
+
+def _person_for(*, email: str, full_name: str, request: HttpRequest | None) -> AbstractBaseUser:
+    """The one active account with this address, or a new one."""
+    User = get_user_model()
+    matches = list(User.objects.filter(email__iexact=email, is_active=True)[:2])
+    if len(matches) > 1:
+        raise PeopleRejected("More than one account has this email address; ask staff to add the person.")
+    if matches:
+        return matches[0]
+    first, _, last = full_name.strip().partition(" ")
+    user = User.objects.create_user(
+        username=_username_for(email), email=email, first_name=first[:150], last_name=last[:150]
+    )
+    audit(AuditEvent.Action.ROLE_CHANGED, user.get_username(), request=request, change="account made")
+    return user
 
 
 def role_add(

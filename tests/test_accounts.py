@@ -213,3 +213,41 @@ def test_the_templates_are_ours(client):
     for name in ("login", "account_reset_password"):
         assert b"bootstrap.min.css" in client.get(reverse(name)).content, name
     assert Path(__file__).exists()
+
+
+def test_failed_sign_ins_count_against_the_account_however_it_is_typed(client, settings):
+    make_user("alice")
+    ways = ["alice", "ALICE", "alice@example.com", "Alice@Example.com"]
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        typed = ways[attempt % len(ways)]
+        Client(REMOTE_ADDR=f"198.51.100.{attempt + 1}").post(
+            reverse("login"), {"login": typed, "password": "wrong"}
+        )
+    locked = Client(REMOTE_ADDR="198.51.100.99").post(
+        reverse("login"), {"login": "alice@EXAMPLE.com", "password": "password"}
+    )
+    assert locked.status_code == 429
+
+
+def test_pages_that_would_set_a_password_without_proof_answer_404(client):
+    person = make_user("nina")
+    person.set_unusable_password()
+    person.save()
+    client.force_login(person)
+    for path in (
+        "/accounts/password/set/",
+        "/accounts/confirm-email/",
+        "/accounts/reauthenticate/",
+        "/accounts/3rdparty/signup/",
+    ):
+        assert client.get(path).status_code == 404, path
+        assert (
+            client.post(path, {"password1": "x-Y-z-98765", "password2": "x-Y-z-98765"}).status_code == 404
+        ), path
+    person.refresh_from_db()
+    assert not person.has_usable_password()
+
+
+def test_a_reset_for_an_unknown_address_sends_nothing(client):
+    client.post(reverse("account_reset_password"), {"email": "nobody@example.com"})
+    assert mail.outbox == []

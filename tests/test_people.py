@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
@@ -166,3 +168,44 @@ def test_the_page_runs_a_fixed_number_of_queries(as_lead, tribe):
     for _ in range(4):
         add_member(make_squad(tribe), make_user())
     assert queries() == few
+
+
+def test_invitations_are_audited(as_lead, tribe, squad):
+    as_lead.post(
+        page(tribe), {"action": "add", "email": "nina@example.com", "squad": squad.pk, "role": "member"}
+    )
+    event = AuditEvent.objects.get(action=AuditEvent.Action.INVITATION_SENT)
+    assert event.target == "nina" and event.actor.username == "lead"
+
+
+def test_a_mail_server_that_does_not_answer_loses_nothing(as_lead, tribe, squad, settings):
+    with socket.socket() as probe:  # a port on loopback that nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS, settings.EMAIL_TIMEOUT = (
+        "127.0.0.1",
+        port,
+        False,
+        2,
+    )
+    response = as_lead.post(
+        page(tribe),
+        {"action": "add", "email": "nina@example.com", "squad": squad.pk, "role": "member"},
+        follow=True,
+    )
+    assert response.status_code == 200 and "the invitation could not be sent" in response.content.decode()
+    assert SquadRole.objects.filter(user__email="nina@example.com", squad=squad).exists()
+    nina = get_user_model().objects.get(email="nina@example.com")
+    again = as_lead.post(page(tribe), {"action": "invite", "person": nina.pk})
+    assert again.status_code == 400 and "could not be sent" in again.content.decode()
+
+
+def test_odd_ids_are_a_404_not_an_error(as_lead, tribe):
+    for field in ("role", "squad", "person"):
+        for value in ("²", "1e3", "-1", "9" * 40, ""):
+            action = {"role": "remove", "squad": "squad-up", "person": "invite"}[field]
+            assert as_lead.post(page(tribe), {"action": action, field: value}).status_code == 404, (
+                field,
+                value,
+            )

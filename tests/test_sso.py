@@ -8,11 +8,13 @@ its signing keys over HTTP; our app fetches all of them for real. A second small
 from __future__ import annotations
 
 import json
+import os
 import threading
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from unittest import mock
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -21,6 +23,7 @@ from django.contrib.auth import get_user_model
 from joserfc.jwk import RSAKey
 from oidc_provider_mock import run_server_in_thread
 
+from healthcheck.settings import oidc_apps
 from surveys.models import AuditEvent, SquadRole
 
 from .factories import add_member, make_user
@@ -82,22 +85,20 @@ def set_claims(provider: str, sub: str, **claims) -> None:
 
 
 def configure(settings, issuer: str, discovery: str | None = None) -> None:
+    """The provider as OIDC_PROVIDERS and OIDC_CORP_* set it up."""
+    env = {
+        "OIDC_CORP_ISSUER": issuer,
+        "OIDC_CORP_CLIENT_ID": "health-check",
+        "OIDC_CORP_SECRET": "client-secret",
+        "OIDC_CORP_LABEL": "Corp login",
+    }
+    if discovery:
+        env["OIDC_CORP_DISCOVERY_URL"] = discovery
+    with mock.patch.dict(os.environ, env):
+        apps = oidc_apps([PROVIDER_ID])
     settings.SOCIALACCOUNT_PROVIDERS = {
-        "sso": {
-            "APPS": [
-                {
-                    "provider_id": PROVIDER_ID,
-                    "name": "Corp login",
-                    "client_id": "health-check",
-                    "secret": "client-secret",
-                    "settings": {
-                        "issuer": issuer,
-                        "server_url": discovery or f"{issuer}/.well-known/openid-configuration",
-                    },
-                }
-            ],
-            "OAUTH_PKCE_ENABLED": True,
-        }
+        **settings.SOCIALACCOUNT_PROVIDERS,
+        "sso": {"APPS": apps, "OAUTH_PKCE_ENABLED": True},
     }
 
 
@@ -106,9 +107,9 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def sign_in_through(client, sub: str):
+def sign_in_through(client, sub: str, **form):
     """Press the button, sign in at the provider as `sub`, come back: the callback's answer."""
-    start = client.post(f"/accounts/sso/{PROVIDER_ID}/login/")
+    start = client.post(f"/accounts/sso/{PROVIDER_ID}/login/", form)
     assert start.status_code == 302, start.content[:500]
     authorize = start["Location"]
     assert authorize.startswith("http") and "code_challenge=" in authorize
@@ -227,3 +228,33 @@ def test_a_token_with_a_bad_signature_is_refused(client, settings, provider):
         response = sign_in_through(client, "alice-at-corp")
     assert b"Single sign-on did not work" in response.content
     assert not signed_in_as(client).is_authenticated
+
+
+def test_only_a_verified_email_that_is_exactly_true_counts(client, settings, provider):
+    configure(settings, provider)
+    make_user("alice")
+    set_claims(provider, "alice-says-false", email="alice@example.com", email_verified="false")
+    response = sign_in_through(client, "alice-says-false")
+    assert response.status_code == 403 and b"did not confirm" in response.content
+    assert not signed_in_as(client).is_authenticated
+
+
+def test_an_identity_is_never_linked_to_whoever_is_signed_in(client, settings, provider):
+    configure(settings, provider)
+    settings.SSO_CREATE_USERS = True
+    victim = make_user("victim")
+    client.force_login(victim)
+    set_claims(provider, "eve", email="eve@example.com", email_verified=True)
+    response = sign_in_through(client, "eve", process="connect")
+    assert response.status_code == 403
+    assert not SocialAccount.objects.exists()
+
+
+def test_a_switched_off_account_is_not_signed_in_and_not_duplicated(client, settings, provider):
+    configure(settings, provider)
+    settings.SSO_CREATE_USERS = True
+    make_user("alice", is_active=False)
+    set_claims(provider, "alice-at-corp", email="alice@example.com", email_verified=True)
+    response = sign_in_through(client, "alice-at-corp")
+    assert response.status_code == 403 and b"switched off" in response.content
+    assert get_user_model().objects.filter(email__iexact="alice@example.com").count() == 1

@@ -3,6 +3,7 @@ unless SSO_CREATE_USERS is on (then they arrive with no roles and are told whom 
 
 from __future__ import annotations
 
+from allauth.account.models import EmailAddress
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.conf import settings
@@ -31,22 +32,28 @@ class SignOnAdapter(DefaultSocialAccountAdapter):
         return settings.SSO_CREATE_USERS
 
     def pre_social_login(self, request: HttpRequest, sociallogin) -> None:
+        if sociallogin.state.get("process") not in (None, "", "login", "redirect"):
+            # Identities are linked here only by a verified email, never to whoever is signed in.
+            raise _refuse(request, sociallogin, "connect")
         if sociallogin.is_existing:
             return  # this identity was matched to its account before
         # A SAML provider is the organisation's own directory: its email counts as verified
-        # unless the provider is set not to be trusted for it.
-        trusted = sociallogin.provider.app.settings.get("trust_email", False)
-        verified = [a.email for a in sociallogin.email_addresses if a.verified or trusted]
+        # unless the provider is set not to be trusted for it. Verified means exactly True: some
+        # providers send the word "false".
+        trusted = sociallogin.provider.app.settings.get("trust_email", False) is True
+        verified = [a.email for a in sociallogin.email_addresses if a.verified is True or trusted]
         if not verified:
             shown = next((address.email for address in sociallogin.email_addresses), "")
             raise _refuse(request, sociallogin, "unverified", shown)
         email = verified[0]
-        users = list(get_user_model().objects.filter(email__iexact=email, is_active=True)[:2])
-        if len(users) == 1:
-            sociallogin.connect(request, users[0])
-        elif len(users) > 1:
+        users = list(get_user_model().objects.filter(email__iexact=email)[:2])
+        if len(users) > 1:
             raise _refuse(request, sociallogin, "ambiguous", email)
-        elif not settings.SSO_CREATE_USERS:
+        if users and not users[0].is_active:
+            raise _refuse(request, sociallogin, "inactive", email)
+        if users:
+            sociallogin.connect(request, users[0])
+        elif not settings.SSO_CREATE_USERS or EmailAddress.objects.filter(email__iexact=email).exists():
             raise _refuse(request, sociallogin, "unknown", email)
 
     def on_authentication_error(self, request, provider, error=None, exception=None, extra_context=None):

@@ -47,6 +47,13 @@ class SignOnOAuth2Adapter(OpenIDConnectOAuth2Adapter):
             raise OAuth2Error(f"The provider's discovery document names another issuer than {expected}")
         return config
 
+    def complete_login(self, request: HttpRequest, app, token, **kwargs):
+        # Who the person is comes from the ID token alone, whose signature is checked: a
+        # token response without one is refused.
+        if not kwargs.get("response", {}).get("id_token"):
+            raise OAuth2Error("The provider sent no ID token")
+        return super().complete_login(request, app, token, **kwargs)
+
     def _decode_id_token(self, app: SocialApp, id_token: str) -> dict:
         try:
             header = jwt.get_unverified_header(id_token)

@@ -12,6 +12,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from ..accounts import invitation_tokens
+from ..audit import audit
+from ..models import AuditEvent
 
 SESSION_KEY = "_invitation_token"
 CLEAN = "set-password"  # stands in for the token in the address once it is in the session
@@ -42,6 +44,13 @@ def invitation(request: HttpRequest, uidb36: str, token: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         form.save()
         del request.session[SESSION_KEY]
+        audit(
+            AuditEvent.Action.PASSWORD_CHANGED,
+            person.get_username(),
+            request=request,
+            actor=person,
+            via="invitation",
+        )
         request.sign_in_method = "invitation"
         login(request, person, backend="allauth.account.auth_backends.AuthenticationBackend")
         return redirect("surveys:home")

@@ -15,6 +15,7 @@ from ..access import get_tribe_for_manager
 from ..forms import PersonAddForm, SquadNameForm
 from ..models import Squad, SquadRole, Tribe, TribeRole
 from ..people import (
+    InvitationsFailed,
     PeopleRejected,
     people_invite,
     person_add,
@@ -28,8 +29,10 @@ from ..people import (
 
 def _squads(tribe: Tribe) -> list[Squad]:
     """The tribe's squads in their order, each with its people, from two queries."""
-    roles = SquadRole.objects.select_related("user").order_by(
-        "role", "user__first_name", "user__last_name", "user__username"
+    roles = (
+        SquadRole.objects.select_related("user")
+        .prefetch_related("user__socialaccount_set")
+        .order_by("role", "user__first_name", "user__last_name", "user__username")
     )
     return list(Squad.objects.filter(tribe=tribe).prefetch_related(Prefetch("roles", queryset=roles)))
 
@@ -50,11 +53,14 @@ def _render(request: HttpRequest, tribe: Tribe, *, is_lead: bool, status: int = 
     return render(request, "surveys/manage/people.html", ctx, status=status)
 
 
+def _id(value: str) -> int:
+    """A posted id, or 0 (which matches nothing) for anything that is not a plain number."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else 0
+
+
 def _role(tribe: Tribe, role_id: str) -> SquadRole:
     role = (
-        SquadRole.objects.filter(pk=role_id if str(role_id).isdigit() else 0, squad__tribe=tribe)
-        .select_related("user", "squad")
-        .first()
+        SquadRole.objects.filter(pk=_id(role_id), squad__tribe=tribe).select_related("user", "squad").first()
     )
     if role is None:
         raise Http404("No such role in this tribe")
@@ -62,11 +68,7 @@ def _role(tribe: Tribe, role_id: str) -> SquadRole:
 
 
 def _squad(tribe: Tribe, squad_id: str) -> Squad:
-    squad = (
-        Squad.objects.filter(pk=squad_id if str(squad_id).isdigit() else 0, tribe=tribe)
-        .select_related("tribe")
-        .first()
-    )
+    squad = Squad.objects.filter(pk=_id(squad_id), tribe=tribe).select_related("tribe").first()
     if squad is None:
         raise Http404("No such squad in this tribe")
     return squad
@@ -92,6 +94,13 @@ def people(request: HttpRequest, slug: str) -> HttpResponse:
             except PeopleRejected as exc:
                 form.add_error("email", str(exc))
                 return _render(request, tribe, is_lead=True, status=400, add_form=form)
+            except InvitationsFailed as exc:
+                messages.warning(
+                    request,
+                    f"{form.cleaned_data['email']} is added, but the invitation could not be sent ({exc}). "
+                    "Use “Invite again” once the mail server answers.",
+                )
+                return redirect("surveys:people", slug=tribe.slug)
             role = SquadRole.Role(form.cleaned_data["role"]).label.lower()
             # The same words whether the address had an account or not.
             messages.success(
@@ -117,7 +126,7 @@ def people(request: HttpRequest, slug: str) -> HttpResponse:
             person = (
                 get_user_model()
                 .objects.filter(
-                    pk=request.POST.get("person") if str(request.POST.get("person", "")).isdigit() else 0,
+                    pk=_id(request.POST.get("person", "")),
                     squad_roles__squad__tribe=tribe,
                 )
                 .first()
@@ -126,7 +135,10 @@ def people(request: HttpRequest, slug: str) -> HttpResponse:
                 raise Http404("No such person in this tribe")
             if person.has_usable_password():
                 raise PeopleRejected(f"{person.get_username()} has set a password already.")
-            people_invite(users=[person], invited_by=request.user, tribe=tribe)
+            try:
+                people_invite(users=[person], invited_by=request.user, tribe=tribe, request=request)
+            except InvitationsFailed as exc:
+                raise PeopleRejected(f"The invitation could not be sent: {exc}") from None
             messages.success(request, f"A new invitation is on its way to {person.email}.")
         elif action == "squad-add":
             form = SquadNameForm(request.POST)

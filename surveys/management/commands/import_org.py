@@ -16,7 +16,7 @@ from django.utils.text import slugify
 
 from surveys.audit import audit
 from surveys.models import AuditEvent, Squad, SquadRole, Tribe, TribeRole
-from surveys.people import people_invite
+from surveys.people import InvitationsFailed, people_invite
 from surveys.services import tribe_create
 
 COLUMNS = ["tribe", "squad", "username", "email", "role"]
@@ -127,7 +127,12 @@ class Command(BaseCommand):
             f"{len(self.changes)} {verb}{' (dry run: nothing was written)' if dry_run else ''}."
         )
         if invite and not dry_run:
-            sent = people_invite(users=self.made)
+            try:
+                sent = people_invite(users=self.made)
+            except InvitationsFailed as exc:
+                raise CommandError(
+                    f"{exc}. Those not reached can be invited again from the people page."
+                ) from None
             without = sum(1 for user in self.made if not user.email)
             self.stdout.write(
                 f"{sent} invitation{'s' if sent != 1 else ''} sent"
