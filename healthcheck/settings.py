@@ -264,14 +264,19 @@ SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
 SSO_CREATE_USERS = envbool("SSO_CREATE_USERS", "false")
 
 
+def provider_prefix(kind: str, name: str) -> str:
+    """The prefix of one provider's settings, "OIDC_OKTA_" for okta in OIDC_PROVIDERS."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", name):
+        raise ImproperlyConfigured(
+            f"{kind}_PROVIDERS: {name!r} must be lower-case letters, digits and dashes"
+        )
+    return f"{kind}_{name.upper().replace('-', '_')}_"
+
+
 def oidc_apps(names: list[str]) -> list[dict]:
     apps = []
     for name in names:
-        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", name):
-            raise ImproperlyConfigured(
-                f"OIDC_PROVIDERS: {name!r} must be lower-case letters, digits and dashes"
-            )
-        prefix = "OIDC_" + name.upper().replace("-", "_") + "_"
+        prefix = provider_prefix("OIDC", name)
         missing = [key for key in ("ISSUER", "CLIENT_ID", "SECRET") if not os.environ.get(prefix + key)]
         if missing:
             raise ImproperlyConfigured(
@@ -306,11 +311,7 @@ def saml_apps(names: list[str]) -> list[dict]:
     SAML_<ID>_TRUST_EMAIL (whether the IdP's email attribute counts as verified; true)."""
     apps = []
     for name in names:
-        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", name):
-            raise ImproperlyConfigured(
-                f"SAML_PROVIDERS: {name!r} must be lower-case letters, digits and dashes"
-            )
-        prefix = "SAML_" + name.upper().replace("-", "_") + "_"
+        prefix = provider_prefix("SAML", name)
         url, path = os.environ.get(prefix + "METADATA_URL", ""), os.environ.get(prefix + "METADATA_FILE", "")
         if bool(url) == bool(path):
             raise ImproperlyConfigured(

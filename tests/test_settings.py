@@ -92,3 +92,63 @@ def test_database_urls_are_understood():
     assert pg["CONN_HEALTH_CHECKS"] is True
     with pytest.raises(ImproperlyConfigured, match="needs a database name"):
         database_from_url("postgres://db.internal/")
+
+
+PRODUCTION = {"DEBUG": "false", "SECRET_KEY": "s" * 50, "BALLOT_SECRET": "b" * 50}
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"OIDC_PROVIDERS": "Okta"}, "must be lower-case letters, digits and dashes"),
+        ({"OIDC_PROVIDERS": "okta", "OIDC_OKTA_ISSUER": "https://okta.example"}, "needs OIDC_OKTA_CLIENT_ID"),
+        (
+            {
+                "OIDC_PROVIDERS": "okta",
+                "OIDC_OKTA_ISSUER": "http://okta.example",
+                "OIDC_OKTA_CLIENT_ID": "id",
+                "OIDC_OKTA_SECRET": "secret",
+                **PRODUCTION,
+            },
+            "OIDC_OKTA_ISSUER must be an https:// URL",
+        ),
+        ({"SAML_PROVIDERS": "adfs"}, "needs one of SAML_ADFS_METADATA_URL, SAML_ADFS_METADATA_FILE"),
+        (
+            {"SAML_PROVIDERS": "adfs", "SAML_ADFS_METADATA_FILE": "/nonexistent.xml"},
+            "cannot be read as IdP metadata",
+        ),
+    ],
+)
+def test_it_refuses_a_sign_on_provider_set_up_wrong(env, message):
+    result = start(**env)
+    assert result.returncode != 0 and message in result.stderr
+
+
+def test_sign_on_providers_come_from_the_environment():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "app = settings.SOCIALACCOUNT_PROVIDERS['sso']['APPS'][0]; "
+            "print(app['provider_id'], app['name'], app['settings']['server_url'])",
+        ],
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "healthcheck.settings",
+            "OIDC_PROVIDERS": "entra",
+            "OIDC_ENTRA_ISSUER": "https://login.example.com/tenant/v2.0/",
+            "OIDC_ENTRA_CLIENT_ID": "id",
+            "OIDC_ENTRA_SECRET": "secret",
+            "OIDC_ENTRA_LABEL": "Microsoft",
+        },
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.split() == [
+        "entra",
+        "Microsoft",
+        "https://login.example.com/tenant/v2.0/.well-known/openid-configuration",
+    ]
