@@ -176,6 +176,8 @@ def test_an_unknown_email_gets_an_account_without_roles_when_allowed(client, set
     assert not SquadRole.objects.filter(user=person).exists() and not person.is_staff
     home = client.get("/").content.decode()
     assert "Ask your tribe lead to add you" in home
+    made = AuditEvent.objects.get(action=AuditEvent.Action.ROLE_CHANGED)
+    assert made.detail["change"] == f"account made by single sign-on ({PROVIDER_ID})" and made.actor == person
 
 
 def test_an_unverified_email_is_refused(client, settings, provider):

@@ -56,6 +56,17 @@ class SignOnAdapter(DefaultSocialAccountAdapter):
         elif not settings.SSO_CREATE_USERS or EmailAddress.objects.filter(email__iexact=email).exists():
             raise _refuse(request, sociallogin, "unknown", email)
 
+    def save_user(self, request: HttpRequest, sociallogin, form=None):
+        user = super().save_user(request, sociallogin, form)
+        audit(
+            AuditEvent.Action.ROLE_CHANGED,
+            user.get_username(),
+            request=request,
+            actor=user,
+            change=f"account made by single sign-on ({sociallogin.provider.sub_id})",
+        )
+        return user
+
     def on_authentication_error(self, request, provider, error=None, exception=None, extra_context=None):
         audit(
             AuditEvent.Action.SIGN_IN_FAILED,
