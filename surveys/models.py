@@ -53,6 +53,7 @@ class Squad(models.Model):
         ordering = ["tribe_id", "position", "name"]
         constraints = [
             models.UniqueConstraint(fields=["tribe", "name"], name="squad_name_unique_in_tribe"),
+            models.CheckConstraint(condition=not_blank("name"), name="squad_name_not_blank"),
         ]
 
     def __str__(self) -> str:

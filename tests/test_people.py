@@ -7,7 +7,7 @@ import socket
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -209,3 +209,21 @@ def test_odd_ids_are_a_404_not_an_error(as_lead, tribe):
                 field,
                 value,
             )
+
+
+def test_a_squad_needs_a_name_in_the_form_and_in_the_database(as_lead, tribe, squad):
+    for action, extra in (("squad-add", {}), ("squad-rename", {"squad": squad.pk})):
+        response = as_lead.post(page(tribe), {"action": action, "name": "   ", **extra})
+        assert response.status_code == 400 and "Give the squad a name" in response.content.decode()
+    assert Squad.objects.get(pk=squad.pk).name == "Checkout"
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Squad.objects.filter(pk=squad.pk).update(name="  ")
+
+
+def test_new_usernames_do_not_clash(as_lead, tribe, squad):
+    make_user("nina")
+    make_user("nina2")
+    for address in ("nina@corp.example", "NINA@other.example"):
+        as_lead.post(page(tribe), {"action": "add", "email": address, "squad": squad.pk, "role": "member"})
+    made = get_user_model().objects.filter(email__in=["nina@corp.example", "NINA@other.example"])
+    assert sorted(made.values_list("username", flat=True)) == ["nina3", "nina4"]
