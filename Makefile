@@ -3,10 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
+# The chart library, bundled from npm's plotly.js with only the traces the pages draw.
+CHARTS := build/plotly-custom.min.js
 
 .PHONY: run test lint format lock clean serve soak bench
 
-run: $(VENV)/.base node_modules/.package-lock.json
+run: $(VENV)/.base $(CHARTS)
 	$(MANAGE) migrate --noinput
 	$(MANAGE) seed_demo --if-empty
 	@echo ""
@@ -17,7 +19,7 @@ run: $(VENV)/.base node_modules/.package-lock.json
 	$(MANAGE) tick --loop & tick=$$!; trap 'kill $$tick 2>/dev/null' EXIT INT TERM; \
 	  $(MANAGE) runserver 127.0.0.1:8000
 
-test: $(VENV)/.dev node_modules/.package-lock.json
+test: $(VENV)/.dev $(CHARTS)
 	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
@@ -45,6 +47,9 @@ node_modules/.package-lock.json: package-lock.json package.json
 	npm ci --no-audit --no-fund
 	touch $@
 
+$(CHARTS): node_modules/.package-lock.json frontend/build.mjs frontend/charts-entry.js
+	node frontend/build.mjs
+
 # Re-pin every Python dependency (with its own dependencies) from pyproject.toml.
 lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
@@ -59,13 +64,13 @@ lock:
 	rm -rf .lockenv
 
 clean:
-	rm -rf $(VENV) node_modules staticfiles
+	rm -rf $(VENV) node_modules build staticfiles
 
 # Production mode: DEBUG off, hashed and compressed static files, gunicorn. Needs SECRET_KEY;
 # uses DATABASE_URL (SQLite by default). HTTPS=false serves plain HTTP, for trying it locally.
 SERVE_BIND ?= 127.0.0.1:8000
 SERVE_WORKERS ?= 3
-serve: $(VENV)/.base node_modules/.package-lock.json
+serve: $(VENV)/.base $(CHARTS)
 	DEBUG=false $(MANAGE) collectstatic --noinput --verbosity 0
 	DEBUG=false $(MANAGE) migrate --noinput
 	DEBUG=false $(BIN)/gunicorn healthcheck.wsgi --bind $(SERVE_BIND) --workers $(SERVE_WORKERS) \
@@ -73,10 +78,10 @@ serve: $(VENV)/.base node_modules/.package-lock.json
 
 # Fault and load test: voters against `make serve`, on PostgreSQL while it restarts, then on SQLite.
 SOAK_SQLITE_URL ?= sqlite:///soak.sqlite3
-soak: $(VENV)/.dev node_modules/.package-lock.json
+soak: $(VENV)/.dev $(CHARTS)
 	$(BIN)/python tests/load/soak.py
 	SOAK_DATABASE_URL=$(SOAK_SQLITE_URL) SOAK_SECONDS=30 $(BIN)/python tests/load/soak.py
 
 # Benchmark on PostgreSQL (BENCH_DATABASE_URL) and Redis (REDIS_URL); BENCH_QUICK=1 for a short run.
-bench: $(VENV)/.dev node_modules/.package-lock.json
+bench: $(VENV)/.dev $(CHARTS)
 	BENCH_QUICK=$(BENCH_QUICK) $(BIN)/python tests/load/bench.py

@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -382,7 +382,8 @@ STATICFILES_DIRS = [
     BASE_DIR / "static",
     # Front-end packages come from npm (`npm ci`); they are served, never copied into the tree.
     ("vendor/bootstrap", BASE_DIR / "node_modules" / "bootstrap" / "dist"),
-    ("vendor/plotly", BASE_DIR / "node_modules" / "plotly.js-strict-dist-min"),
+    # Built by `make` from npm packages (frontend/build.mjs): the chart bundle and its stylesheet.
+    ("build", BASE_DIR / "build"),
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -428,12 +429,13 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 # Scripts run only from our own files and with this response's nonce: no inline code, no eval.
-# plotly.js writes <style> elements as it draws, hence inline styles are allowed.
+# Styles come only from our own files too: plotly's stylesheet is linked where charts are drawn,
+# so plotly.js writes no <style> element of its own.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF, NONCE],
-        "style-src": [SELF, UNSAFE_INLINE],
+        "style-src": [SELF],
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
         "connect-src": [SELF],
@@ -474,6 +476,14 @@ HEALTHCHECK_MIN_RESPONSES = envint("MIN_RESPONSES", "3", minimum=2)
 HEALTHCHECK_MIN_COMMENT_RESPONSES = envint("MIN_COMMENT_RESPONSES", "5", minimum=2)
 if HEALTHCHECK_MIN_COMMENT_RESPONSES < HEALTHCHECK_MIN_RESPONSES:
     raise ImproperlyConfigured("MIN_COMMENT_RESPONSES must not be below MIN_RESPONSES")
+
+# A card is a possible systemic issue when, among the squads with enough votes (at least
+# SYSTEMIC_MIN_SQUADS of them), this share is red, or this share is yellow or red.
+HEALTHCHECK_SYSTEMIC_MIN_SQUADS = envint("SYSTEMIC_MIN_SQUADS", "3", minimum=2)
+HEALTHCHECK_SYSTEMIC_RED_SHARE = envfloat("SYSTEMIC_RED_SHARE", "0.5")
+HEALTHCHECK_SYSTEMIC_TROUBLED_SHARE = envfloat("SYSTEMIC_TROUBLED_SHARE", str(2 / 3))
+if not (0 < HEALTHCHECK_SYSTEMIC_RED_SHARE <= 1 and 0 < HEALTHCHECK_SYSTEMIC_TROUBLED_SHARE <= 1):
+    raise ImproperlyConfigured("SYSTEMIC_RED_SHARE and SYSTEMIC_TROUBLED_SHARE must be above 0 and at most 1")
 
 if not HEALTHCHECK_SCORE["red"] <= HEALTHCHECK_SCORE["yellow"] <= HEALTHCHECK_SCORE["green"]:
     raise ImproperlyConfigured("SCORE_RED <= SCORE_YELLOW <= SCORE_GREEN must hold")

@@ -65,36 +65,101 @@ def _hover(point: Point) -> list:
     return [point.light or "not enough votes", point.voters, TREND_WORDS.get(point.trend, "not given")]
 
 
-def score_lines(
-    rounds: list[str], series: dict[str, list[Point]], *, green_at: float = 1.5, red_below: float = 0.75
+def _round_axis(rounds: list[str]) -> dict:
+    """Rounds in order, each label whole: tilted and given room rather than cut short on a phone."""
+    return {
+        "type": "category",
+        "categoryorder": "array",
+        "categoryarray": rounds,
+        "tickangle": -40 if len(rounds) > 3 else 0,
+        "tickfont": {"size": 10},
+        "automargin": True,
+    }
+
+
+def card_history(
+    rounds: list[str], points: list[Point], *, green_at: float = 1.5, red_below: float = 0.75
 ) -> dict:
-    """Score of each card across rounds, one trace per card; rounds below the minimum are gaps."""
-    data = [
-        {
-            "type": "scatter",
-            "x": [p.round for p in points],
-            "y": [p.score for p in points],
-            "customdata": [_hover(p) for p in points],
+    """One card's score across rounds: one of a set of small charts that share both axes."""
+    trace = {
+        "type": "scatter",
+        "x": [p.round for p in points],
+        "y": [p.score for p in points],
+        "customdata": [_hover(p) for p in points],
+        "mode": "lines+markers",
+        "connectgaps": False,
+        "line": {"color": "#3d5a80", "width": 2},
+        "marker": {"color": [LIGHT_COLOURS.get(p.light, "#6c757d") for p in points], "size": 7},
+        "hovertemplate": "%{x}: score %{y:.2f}<br>light %{customdata[0]} · n %{customdata[1]}<br>"
+        "voted trend %{customdata[2]}<extra></extra>",
+    }
+    layout = _layout(
+        height=170,
+        margin={"l": 28, "r": 8, "t": 8, "b": 8},
+        shapes=_light_bands(green_at, red_below),
+        xaxis=_round_axis(rounds),
+        yaxis={"range": [-0.1, 2.1], "tickvals": [0, 1, 2], "tickfont": {"size": 10}, "zeroline": False},
+        showlegend=False,
+        hovermode="closest",
+    )
+    return {"data": [trace], "layout": layout}
+
+
+REFERENCE_GREY = "#6c757d"
+
+
+def _wrapped(label: str, width: int = 12) -> str:
+    """A long label over two lines, so that it fits beside a radar on a phone."""
+    if len(label) <= width or " " not in label:
+        return label
+    middle = len(label) // 2
+    cut = min((i for i, ch in enumerate(label) if ch == " "), key=lambda i: abs(i - middle))
+    return label[:cut] + "<br>" + label[cut + 1 :]
+
+
+def radar(
+    cards: list[str],
+    latest: tuple[str, list[float | None]],
+    previous: tuple[str, list[float | None]] | None = None,
+    reference: tuple[str, list[float | None]] | None = None,
+) -> dict:
+    """Scores per card around a circle: the latest round, the one before, and a faint reference.
+
+    Each pair is a legend name and one score per card (None below the minimum, left as a gap).
+    The loop is closed by repeating the first card.
+    """
+
+    cards = [_wrapped(card) for card in cards]
+
+    def trace(name: str, scores: list[float | None], **style) -> dict:
+        return {
+            "type": "scatterpolar",
+            "r": [*scores, scores[0]] if scores else [],
+            "theta": [*cards, cards[0]] if cards else [],
             "name": name,
             "mode": "lines+markers",
             "connectgaps": False,
-            "hovertemplate": "<b>%{fullData.name}</b><br>%{x}: score %{y:.2f}<br>"
-            "light %{customdata[0]} · n %{customdata[1]} · voted trend %{customdata[2]}<extra></extra>",
+            "hovertemplate": "%{theta}: score %{r:.2f}<extra>" + name + "</extra>",
+            **style,
         }
-        for name, points in series.items()
-    ]
+
+    data = []
+    if reference is not None:
+        data.append(trace(*reference, line={"color": REFERENCE_GREY, "width": 1, "dash": "dot"}, opacity=0.6))
+    if previous is not None:
+        data.append(trace(*previous, line={"color": "#98c1d9", "width": 2, "dash": "dash"}))
+    data.append(
+        trace(*latest, line={"color": "#3d5a80", "width": 3}, fill="toself", fillcolor="rgba(61,90,128,0.12)")
+    )
     layout = _layout(
-        height=380,
-        shapes=_light_bands(green_at, red_below),
-        xaxis={
-            "type": "category",
-            "categoryorder": "array",
-            "categoryarray": rounds,
-            "title": {"text": "Round"},
+        height=420,
+        margin={"l": 56, "r": 56, "t": 24, "b": 24},
+        polar={
+            "radialaxis": {"range": [0, 2], "tickvals": [0, 1, 2], "angle": 90, "tickfont": {"size": 9}},
+            "angularaxis": {"direction": "clockwise", "tickfont": {"size": 10}},
         },
-        yaxis={"range": [-0.05, 2.05], "title": {"text": "Score (0 red … 2 green)"}, "zeroline": False},
-        legend={"orientation": "h", "y": -0.25},
-        hovermode="closest",
+        legend={"orientation": "h", "y": -0.08, "x": 0.5, "xanchor": "center"},
+        showlegend=True,
     )
     return {"data": data, "layout": layout}
 
@@ -115,7 +180,7 @@ def participation_bars(rounds: list[str], ballots: list[int | None], members: li
     }
     layout = _layout(
         height=240,
-        xaxis={"type": "category", "title": {"text": "Round"}},
+        xaxis=_round_axis(rounds),
         yaxis={"range": [0, 100], "title": {"text": "Voted (%)"}, "ticksuffix": "%"},
         showlegend=False,
     )
@@ -166,36 +231,71 @@ def light_heatmap(rounds: list[str], cards: list[str], cells: dict[tuple[str, st
     }
     layout = _layout(
         height=max(220, 34 * len(cards) + 80),
-        margin={"l": 130, "r": 16, "t": 16, "b": 40},
-        xaxis={"type": "category", "side": "bottom"},
-        yaxis={"type": "category", "autorange": "reversed"},
+        margin={"l": 8, "r": 8, "t": 8, "b": 8},
+        xaxis=_round_axis(rounds),
+        yaxis={"type": "category", "autorange": "reversed", "automargin": True, "tickfont": {"size": 10}},
     )
     return {"data": [heatmap], "layout": layout}
 
 
-def _sparkline_layout(green_at: float, red_below: float) -> dict:
-    return _layout(
-        height=110,
-        margin={"l": 24, "r": 8, "t": 6, "b": 22},
-        shapes=_light_bands(green_at, red_below),
-        xaxis={"type": "category", "tickfont": {"size": 9}},
-        yaxis={"range": [-0.1, 2.1], "tickvals": [0, 1, 2], "tickfont": {"size": 9}},
-        showlegend=False,
+@dataclass(frozen=True)
+class Dot:
+    x: float
+    y: float
+    light: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Sparkline:
+    """A card's history drawn as a small SVG on the server: no chart library on the squad page."""
+
+    width: int
+    height: int
+    bands: list[tuple[str, float, float]]  # light, top, height
+    lines: list[str]  # polyline points, one per run of rounds with a score
+    dots: list[Dot]
+    first: str
+    last: str
+    text: str  # the same history in words
+
+
+SPARK_WIDTH, SPARK_HEIGHT, SPARK_PAD = 240, 56, 6
+
+
+def sparkline(points: list[Point], *, green_at: float = 1.5, red_below: float = 0.75) -> Sparkline:
+    """Score per round over the light bands; a round below the minimum breaks the line."""
+    inner = SPARK_HEIGHT - 2 * SPARK_PAD
+
+    def y(score: float) -> float:
+        return round(SPARK_PAD + (2 - score) / 2 * inner, 1)
+
+    step = (SPARK_WIDTH - 2 * SPARK_PAD) / max(len(points) - 1, 1)
+    lines, run, dots = [], [], []
+    for index, point in enumerate(points):
+        x = round(SPARK_PAD + index * step if len(points) > 1 else SPARK_WIDTH / 2, 1)
+        if point.score is None:
+            if run:
+                lines.append(" ".join(run))
+            run = []
+            continue
+        run.append(f"{x},{y(point.score)}")
+        label = f"{point.round}: {point.light}, score {point.score:.2f}, {point.voters} answers"
+        dots.append(Dot(x, y(point.score), point.light or "none", label))
+    if run:
+        lines.append(" ".join(run))
+    edges = [("green", 2, green_at), ("yellow", green_at, red_below), ("red", red_below, 0)]
+    bands = [(light, y(top), round(y(bottom) - y(top), 1)) for light, top, bottom in edges]
+    text = ", ".join(
+        f"{p.round} {'not enough votes' if p.score is None else format(p.score, '.2f')}" for p in points
     )
-
-
-def sparkline(points: list[Point], *, green_at: float = 1.5, red_below: float = 0.75) -> dict:
-    """A small history of one card: score per round over the light bands, gaps below the minimum."""
-    trace = {
-        "type": "scatter",
-        "x": [p.round for p in points],
-        "y": [p.score for p in points],
-        "customdata": [_hover(p) for p in points],
-        "mode": "lines+markers",
-        "connectgaps": False,
-        "line": {"color": "#212529", "width": 2},
-        "marker": {"color": [LIGHT_COLOURS.get(p.light, "#6c757d") for p in points], "size": 7},
-        "hovertemplate": "%{x}: score %{y:.2f}<br>light %{customdata[0]} · n %{customdata[1]}<br>"
-        "voted trend %{customdata[2]}<extra></extra>",
-    }
-    return {"data": [trace], "layout": _sparkline_layout(green_at, red_below)}
+    return Sparkline(
+        width=SPARK_WIDTH,
+        height=SPARK_HEIGHT,
+        bands=bands,
+        lines=[line for line in lines if " " in line],
+        dots=dots,
+        first=points[0].round if points else "",
+        last=points[-1].round if points else "",
+        text=text,
+    )

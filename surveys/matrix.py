@@ -7,7 +7,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
+
 from .models import HealthCard, Result, Squad, TribeResult
+
+
+def is_systemic(reds: int, yellows: int, visible: int) -> bool:
+    """A card troubles the tribe as a whole: of the squads with enough votes (enough of them),
+    at least half are red, or at least two thirds yellow or red (the shares are settings)."""
+    if visible < settings.HEALTHCHECK_SYSTEMIC_MIN_SQUADS:
+        return False
+    return (
+        reds >= settings.HEALTHCHECK_SYSTEMIC_RED_SHARE * visible - 1e-9
+        or reds + yellows >= settings.HEALTHCHECK_SYSTEMIC_TROUBLED_SHARE * visible - 1e-9
+    )
+
+
+def systemic_rule() -> dict:
+    """The rule in words for the legend (and in the key of any markup that applies it)."""
+    return {
+        "min_squads": settings.HEALTHCHECK_SYSTEMIC_MIN_SQUADS,
+        "red_share": f"{settings.HEALTHCHECK_SYSTEMIC_RED_SHARE:.0%}",
+        "troubled_share": f"{settings.HEALTHCHECK_SYSTEMIC_TROUBLED_SHARE:.0%}",
+    }
 
 
 @dataclass
@@ -18,11 +40,7 @@ class MatrixRow:
 
     @property
     def systemic(self) -> bool:
-        """A row where at least half of the squads with enough votes need support."""
-        if self.tribe is None:
-            return False
-        troubled = self.tribe.yellows + self.tribe.reds
-        return self.tribe.reached > 1 and troubled * 2 >= self.tribe.reached
+        return self.tribe is not None and is_systemic(self.tribe.reds, self.tribe.yellows, self.tribe.reached)
 
 
 @dataclass

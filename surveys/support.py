@@ -1,90 +1,144 @@
-"""The coach's support queue: which squads may need support first, and why.
+"""The coach's support queue: one headline per squad, from the reasons its last two rounds give.
 
-Reasons come from the frozen results of the latest round each squad has finished and from its
-action items. The order puts those who may need support first; it is not a ranking of
-how good squads are, and the page says so.
+Reasons come from the frozen results of the last two rounds each squad has finished and from its
+action items. Reasons of one kind are folded into one line ("split votes on 9 cards"). Each
+kind weighs something; the sum picks the headline, and the queue is sorted by headline only,
+squads in their usual order within it. The weights and sums never reach the page: this is
+where to help next, not a ranking of squads.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import IntEnum
 
 from django.urls import reverse
 
 from .models import Result, Round, Squad
 
-# How much each kind of reason weighs when ordering the queue.
+# How much one card (or one occurrence) of each kind weighs, and how many of them count at most.
 WEIGHTS = {
-    "no-ballots": 5,
+    "no-ballots": 6,
+    "still-red": 6,
     "red": 3,
-    "fell": 2,
     "low-participation": 2,
+    "fell": 2,
     "overdue": 2,
     "divergence": 1,
     "split": 1,
 }
+COUNTED_AT_MOST = 3
 LOW_PARTICIPATION = 0.5
+# A squad needs support now from this weight on, and is worth a look from WORTH_A_LOOK_AT on.
+SUPPORT_NOW_AT = 6
+WORTH_A_LOOK_AT = 2
+
+
+class Headline(IntEnum):
+    """Sorted as listed: who may need support first."""
+
+    SUPPORT_NOW = 0
+    WORTH_A_LOOK = 1
+    FINE = 2
+
+    @property
+    def label(self) -> str:
+        return ("Needs support now", "Worth a look", "Doing fine")[self]
+
+    @property
+    def css(self) -> str:
+        return ("now", "look", "fine")[self]
 
 
 @dataclass
 class Reason:
+    """One kind of reason, folded: the cards it covers, and a link to where it shows."""
+
     kind: str
     text: str
     url: str
+    cards: list[str] = field(default_factory=list)
+
+    @property
+    def weight(self) -> int:
+        return WEIGHTS[self.kind] * min(max(len(self.cards), 1), COUNTED_AT_MOST)
 
 
 @dataclass
 class QueueEntry:
     squad: Squad
     round: Round | None
+    previous: Round | None = None
     reasons: list[Reason] = field(default_factory=list)
 
     @property
     def weight(self) -> int:
-        return sum(WEIGHTS[r.kind] for r in self.reasons)
+        return sum(reason.weight for reason in self.reasons)
+
+    @property
+    def headline(self) -> Headline:
+        if self.weight >= SUPPORT_NOW_AT:
+            return Headline.SUPPORT_NOW
+        if self.weight >= WORTH_A_LOOK_AT:
+            return Headline.WORTH_A_LOOK
+        return Headline.FINE
 
 
-def _names(results: list[Result]) -> str:
-    return ", ".join(r.card.name for r in results)
+def _cards(count: int) -> str:
+    return f"{count} card{'s' if count != 1 else ''}"
 
 
-def squad_reasons(squad: Squad, rnd: Round | None, results: list[Result], overdue: int) -> QueueEntry:
-    """Every reason this squad may need support, each with a link to where it shows."""
-    entry = QueueEntry(squad=squad, round=rnd)
+def _folded(kind: str, label: str, results: list[Result], url: str) -> Reason | None:
+    """All cards of one kind in one line: "Red on 2 cards", linking to the first of them."""
+    if not results:
+        return None
+    return Reason(
+        kind,
+        f"{label} on {_cards(len(results))}",
+        f"{url}#card-{results[0].card_id}",
+        [r.card.name for r in results],
+    )
+
+
+def squad_reasons(
+    squad: Squad,
+    rounds: list[Round],  # the squad's last two finished rounds, newest first
+    results: dict[int, list[Result]],  # round id -> the squad's results in it, in card order
+    overdue: int,
+) -> QueueEntry:
+    """Every reason this squad may need support, folded by kind, each with a link to where it shows."""
+    latest = rounds[0] if rounds else None
+    previous = rounds[1] if len(rounds) > 1 else None
+    entry = QueueEntry(squad=squad, round=latest, previous=previous)
     page = reverse("surveys:squad", args=[squad.slug])
-    if rnd is not None and results:
-        page_round = f"{page}?round={rnd.pk}"
-        first = results[0]
+    now = results.get(latest.pk, []) if latest else []
+    if now:
+        url = f"{page}?round={latest.pk}"
+        first = now[0]
         if first.ballots == 0:
-            entry.reasons.append(Reason("no-ballots", f"No ballot at all in {rnd.title}", page_round))
+            entry.reasons.append(Reason("no-ballots", f"No ballot at all in {latest.title}", url))
         elif first.participation is not None and first.participation < LOW_PARTICIPATION:
-            entry.reasons.append(
-                Reason(
-                    "low-participation",
-                    f"Participation {first.ballots} of {first.members} ({first.participation:.0%}) in {rnd.title}",
-                    page_round,
-                )
-            )
-        for kind, label, chosen, url in (
-            ("red", "Red", [r for r in results if r.light == "red"], page_round),
-            (
-                "fell",
-                "Score fell by 0.25 or more",
-                [r for r in results if r.change_direction == "down"],
-                page_round,
+            text = f"Participation {first.ballots} of {first.members} ({first.participation:.0%}) in {latest.title}"
+            entry.reasons.append(Reason("low-participation", text, url))
+        before = {r.card_id: r for r in results.get(previous.pk, [])} if previous else {}
+        red = [r for r in now if r.light == "red"]
+        still_red = [r for r in red if getattr(before.get(r.card_id), "light", None) == "red"]
+        for reason in (
+            _folded("still-red", "Red two rounds running", still_red, url),
+            _folded("red", "Red", [r for r in red if r not in still_red], url),
+            _folded(
+                "fell", "Score fell by 0.25 or more", [r for r in now if r.change_direction == "down"], url
             ),
-            (
+            _folded(
                 "divergence",
                 "Voted trend and measured change disagree",
-                [r for r in results if r.divergence],
-                page_round,
+                [r for r in now if r.divergence],
+                url,
             ),
-            ("split", "Split votes", [r for r in results if r.split], page_round),
+            _folded("split", "Split votes", [r for r in now if r.split], url),
         ):
-            for result in chosen:
-                entry.reasons.append(
-                    Reason(kind, f"{label}: {result.card.name}", f"{url}#card-{result.card_id}")
-                )
+            if reason is not None:
+                entry.reasons.append(reason)
     if overdue:
         entry.reasons.append(
             Reason(
@@ -96,17 +150,19 @@ def squad_reasons(squad: Squad, rnd: Round | None, results: list[Result], overdu
 
 def support_queue(
     squads: list[Squad],
-    latest_round: dict[int, Round],  # squad id -> the squad's latest finished round
+    finished: dict[int, list[Round]],  # squad id -> its last two finished rounds, newest first
     results: list[Result],
     overdue: dict[int, int],
 ) -> list[QueueEntry]:
-    """Squads with reasons first, the heaviest first; squads in their usual order among equals."""
-    by_squad: dict[int, list[Result]] = {}
-    for result in results:
-        by_squad.setdefault(result.squad_id, []).append(result)
+    """Every squad with its headline and reasons: those needing support now first, then those
+    worth a look, then those doing fine; within a headline, squads keep their usual order."""
+    by_round: dict[tuple[int, int], list[Result]] = {}
+    for result in sorted(results, key=lambda r: (r.card.position, r.card.name)):
+        by_round.setdefault((result.squad_id, result.round_id), []).append(result)
     entries = []
     for position, squad in enumerate(squads):
-        cells = sorted(by_squad.get(squad.pk, []), key=lambda r: (r.card.position, r.card.name))
-        entry = squad_reasons(squad, latest_round.get(squad.pk), cells, overdue.get(squad.pk, 0))
-        entries.append((-entry.weight, position, entry))
+        rounds = finished.get(squad.pk, [])
+        mine = {rnd.pk: by_round.get((squad.pk, rnd.pk), []) for rnd in rounds}
+        entry = squad_reasons(squad, rounds, mine, overdue.get(squad.pk, 0))
+        entries.append((entry.headline, position, entry))
     return [entry for *_, entry in sorted(entries, key=lambda item: item[:2])]

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import json
 
-from surveys.charts import LIGHT_COLOURS, Point, light_heatmap, participation_bars, score_lines, sparkline
+from surveys.charts import (
+    LIGHT_COLOURS,
+    Point,
+    card_history,
+    light_heatmap,
+    participation_bars,
+    radar,
+    sparkline,
+)
 
 ROUNDS = ["Q1", "Q2", "Q3"]
 
@@ -20,32 +28,69 @@ def series() -> dict[str, list[Point]]:
     }
 
 
-def test_score_lines_draw_one_trace_per_card_with_gaps_below_the_minimum():
-    figure = score_lines(ROUNDS, series())
-    assert [trace["name"] for trace in figure["data"]] == ["Speed", "Fun"]
-    speed = figure["data"][0]
-    assert list(speed["y"]) == [1.5, None, 0.5]  # a gap, never a zero
-    assert speed["connectgaps"] is False
-    assert list(speed["x"]) == ROUNDS
+def test_a_card_history_leaves_gaps_below_the_minimum_on_the_shared_scale():
+    figure = card_history(ROUNDS, series()["Speed"])
+    trace = figure["data"][0]
+    assert list(trace["y"]) == [1.5, None, 0.5]  # a gap, never a zero
+    assert trace["connectgaps"] is False
+    assert list(trace["x"]) == ROUNDS
+    assert figure["layout"]["yaxis"]["range"] == [-0.1, 2.1]  # every card on the same scale
+    assert figure["layout"]["xaxis"]["categoryarray"] == ROUNDS
+    assert figure["layout"]["xaxis"]["automargin"] is True  # whole round labels, never cut
     json.dumps(figure)  # plain data, ready for json_script
 
 
-def test_score_lines_hover_shows_round_score_light_n_and_voted_trend():
-    speed = score_lines(ROUNDS, series())["data"][0]
+def test_a_card_history_hover_shows_round_score_light_n_and_voted_trend():
+    speed = card_history(ROUNDS, series()["Speed"])["data"][0]
     assert list(speed["customdata"][0]) == ["green", 5, "improving"]
     assert list(speed["customdata"][1]) == ["not enough votes", 2, "not given"]
     for part in ("%{x}", "%{y", "customdata[0]", "customdata[1]", "customdata[2]"):
         assert part in speed["hovertemplate"]
+    assert list(speed["marker"]["color"]) == [LIGHT_COLOURS["green"], "#6c757d", LIGHT_COLOURS["red"]]
 
 
-def test_score_lines_draw_light_bands_at_the_thresholds():
-    shapes = score_lines(ROUNDS, series(), green_at=1.6, red_below=0.5)["layout"]["shapes"]
+def test_a_card_history_draws_light_bands_at_the_thresholds():
+    shapes = card_history(ROUNDS, series()["Speed"], green_at=1.6, red_below=0.5)["layout"]["shapes"]
     bands = {(shape["fillcolor"], shape["y0"], shape["y1"]) for shape in shapes}
     assert bands == {
         (LIGHT_COLOURS["red"], 0, 0.5),
         (LIGHT_COLOURS["yellow"], 0.5, 1.6),
         (LIGHT_COLOURS["green"], 1.6, 2),
     }
+
+
+def test_the_radar_closes_each_loop_and_draws_the_reference_faint_and_first():
+    figure = radar(
+        ["Speed", "Fun", "Pawns"],
+        ("Q3", [0.5, 1.6, None]),
+        ("Q2", [None, 1.2, 1.0]),
+        ("Tribe median", [1.0, 1.5, 1.25]),
+    )
+    reference, previous, latest = figure["data"]
+    assert [t["name"] for t in figure["data"]] == ["Tribe median", "Q2", "Q3"]
+    assert latest["theta"] == ["Speed", "Fun", "Pawns", "Speed"]
+    assert latest["r"] == [0.5, 1.6, None, 0.5]  # a gap, never a zero
+    assert previous["line"]["dash"] == "dash"
+    assert reference["line"]["width"] < latest["line"]["width"] and reference["opacity"] < 1
+    assert figure["layout"]["polar"]["radialaxis"]["range"] == [0, 2]
+
+
+def test_the_radar_without_a_previous_round_or_reference_draws_the_latest_only():
+    figure = radar(["Speed"], ("Q1", [1.5]))
+    assert [t["name"] for t in figure["data"]] == ["Q1"]
+
+
+def test_a_sparkline_is_svg_data_with_breaks_below_the_minimum():
+    spark = sparkline(series()["Speed"] + [Point("Q4", 1.0, "yellow", 4)])
+    # Q2 is below the minimum: Q1 stands alone (a dot, no line), Q3 and Q4 are joined.
+    assert len(spark.lines) == 1 and len(spark.lines[0].split()) == 2
+    assert [dot.light for dot in spark.dots] == ["green", "red", "yellow"]
+    assert spark.dots[0].y < spark.dots[2].y < spark.dots[1].y  # a higher score is drawn higher
+    assert spark.dots[0].label == "Q1: green, score 1.50, 5 answers"
+    assert [band[0] for band in spark.bands] == ["green", "yellow", "red"]
+    assert sum(band[2] for band in spark.bands) == spark.height - 12
+    assert (spark.first, spark.last) == ("Q1", "Q4")
+    assert spark.text == "Q1 1.50, Q2 not enough votes, Q3 0.50, Q4 1.00"
 
 
 def test_the_heatmap_colours_cells_by_light_and_leaves_gaps():
@@ -71,24 +116,16 @@ def test_participation_bars_are_shares_of_members():
     assert list(figure["data"][0]["y"]) == [75, 0, None]
 
 
-def test_a_sparkline_marks_each_round_with_its_light():
-    figure = sparkline(series()["Speed"])
-    trace = figure["data"][0]
-    assert list(trace["y"]) == [1.5, None, 0.5]
-    assert list(trace["marker"]["color"]) == [LIGHT_COLOURS["green"], "#6c757d", LIGHT_COLOURS["red"]]
-    assert len(figure["layout"]["shapes"]) == 3
-
-
 def test_every_figure_is_valid_for_plotly():
     """The figures are plain dicts; plotly's own schema checks each of them here."""
     import plotly.graph_objects as go
 
     points = {("Speed", "Q1"): Point("Q1", 1.5, "green", 5, "up")}
     figures = [
-        score_lines(ROUNDS, series()),
+        card_history(ROUNDS, series()["Speed"]),
         participation_bars(ROUNDS, [3, 4, 5], [5, 5, 5]),
         light_heatmap(ROUNDS, ["Speed", "Fun"], points),
-        sparkline(series()["Speed"]),
+        radar(["Speed", "Fun"], ("Q3", [0.5, None]), ("Q2", [1.0, 1.5]), ("Median", [1.0, 1.0])),
     ]
     for figure in figures:
         go.Figure(figure)  # raises ValueError on any property plotly does not know

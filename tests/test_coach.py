@@ -44,9 +44,9 @@ def two_rounds(tribe, squad, cards):
 def test_the_queue_gives_each_squad_its_reasons(client, lead, squad, cards, two_rounds):
     client.force_login(lead)
     html = queue_text(client)
-    assert f"Red: {cards[0].name}" in html
-    assert f"Score fell by 0.25 or more: {cards[0].name}" in html
-    assert f"Split votes: {cards[1].name}" in html
+    assert f'Red on 1 card</a><span class="text-body-secondary">: {cards[0].name}' in html
+    assert "Score fell by 0.25 or more on 2 cards" in html
+    assert f'Split votes on 1 card</a><span class="text-body-secondary">: {cards[1].name}' in html
     assert "Participation 3 of 7 (43%) in Q3" in html
     assert "No ballot at all in Q3" in html
     # Each reason links to where it shows.
@@ -54,13 +54,25 @@ def test_the_queue_gives_each_squad_its_reasons(client, lead, squad, cards, two_
     assert 'href="/squads/checkout/trends/"' in html
 
 
-def test_the_queue_puts_those_needing_support_first(client, lead, squad, two_rounds):
+def test_the_queue_gives_each_squad_a_headline_and_sorts_by_it(client, lead, squad, two_rounds):
     client.force_login(lead)
     html = queue_text(client)
-    needing = html[: html.index("No reason for concern")]
-    assert needing.index(">Checkout</a>") < needing.index(">Quiet</a>")
-    assert ">Fraud</a>" not in needing  # nothing to worry about: listed apart
-    assert ">Fraud</a>" in html
+    now = html[html.index("Needs support now") : html.index("Doing fine")]
+    assert now.index(">Checkout</a>") < now.index(">Quiet</a>")  # their usual order within it
+    assert ">Fraud</a>" not in now
+    assert ">Fraud</a>" in html[html.index("Doing fine") :]
+    assert "Worth a look" not in html  # no empty group
+
+
+def test_a_card_red_in_both_rounds_is_named_as_such(client, lead, tribe, squad, cards):
+    for title, days_ago in (("Q2", 120), ("Q3", 30)):
+        rnd = make_past_round(tribe, title, days_ago=days_ago)
+        cast(rnd, squad, cards[0], "rrr")
+        rnd.close()
+    client.force_login(lead)
+    html = queue_text(client)
+    assert "Red two rounds running on 1 card" in html and "Red on" not in html
+    assert html.index("Needs support now") < html.index(">Checkout</a>")
 
 
 def test_overdue_action_items_are_a_reason(client, lead, squad, cards, two_rounds):
@@ -111,19 +123,21 @@ def test_squad_trends_hand_the_charts_over_as_json(client, coach, squad, cards, 
     client.force_login(coach)
     response = client.get(reverse("surveys:squad-trends", args=[squad.slug]))
     html = response.content.decode()
-    for chart_id in ("chart-scores", "chart-heatmap", "chart-participation"):
+    histories = [f"history-{c.pk}" for c in cards]  # one small chart for every card the rounds asked
+    for chart_id in ("chart-radar", "chart-heatmap", "chart-participation", *histories):
         assert f'<script id="{chart_id}" type="application/json">' in html
-    assert "plotly-strict.min.js" in html
-    scores = chart(response, "chart-scores")
-    assert [t["name"] for t in scores["data"]] == [c.name for c in cards]  # every card the rounds asked
-    assert list(scores["data"][0]["y"]) == [2.0, 0.0]
+    assert "build/plotly-custom.min.js" in html and "build/plotly.css" in html
+    assert list(chart(response, histories[0])["data"][0]["y"]) == [2.0, 0.0]
+    latest, previous = chart(response, "chart-radar")["data"][::-1]  # no tribe median: too few squads
+    assert (latest["name"], previous["name"]) == ("Q3", "Q2")
+    assert latest["r"][0] == 0.0 and previous["r"][0] == 2.0
     assert "<script>" not in html  # no inline script
 
 
 def test_tribe_trends_show_the_tribe_column_over_time(client, lead, tribe, cards, two_rounds):
     client.force_login(lead)
     response = client.get(reverse("surveys:tribe-trends", args=[tribe.slug]))
-    first = chart(response, "chart-scores")["data"][0]
+    first = chart(response, f"history-{cards[0].pk}")["data"][0]
     # Q2: three squads all green; Q3: Checkout red (0) and Fraud green (2), Quiet absent.
     assert list(first["y"]) == [2.0, 1.0]
 

@@ -231,11 +231,11 @@ def test_script_is_escaped_everywhere_it_appears(client, poisoned, tribe, squad,
         html = client.get(url).content.decode()
         assert_inert(html)
     trends = client.get(reverse("surveys:squad-trends", args=[squad.slug])).content.decode()
-    data = re.search(r'<script id="chart-scores" type="application/json">(.*?)</script>', trends, re.S).group(
+    data = re.search(r'<script id="chart-radar" type="application/json">(.*?)</script>', trends, re.S).group(
         1
     )
     assert "<" not in data  # json_script escapes angle brackets
-    assert json.loads(data)["data"][0]["name"] == PAYLOADS[0]
+    assert PAYLOADS[0] in json.loads(data)["data"][0]["theta"]
     csv_text = client.get(reverse("surveys:tribe-export", args=[tribe.slug])).content.decode()
     assert PAYLOADS[0] in csv_text  # CSV is data, not HTML; only formulas are neutralised
     client.force_login(staff)
@@ -528,8 +528,9 @@ def test_below_the_minimum_nothing_leaks_anywhere(client, tribe, squad, cards, l
         assert "TINY-" not in client.get(url).content.decode(), url
     squad_page = client.get(reverse("surveys:squad", args=[small.slug])).content.decode()
     assert "light-red" not in squad_page.split("How to read this")[0]
-    chart_data = chart(client.get(reverse("surveys:squad-trends", args=[small.slug])), "chart-scores")
-    assert list(chart_data["data"][0]["y"]) == [None]
+    trends = client.get(reverse("surveys:squad-trends", args=[small.slug]))
+    assert list(chart(trends, f"history-{cards[0].pk}")["data"][0]["y"]) == [None]
+    assert chart(trends, "chart-radar")["data"][-1]["r"][0] is None
     rows = client.get(reverse("surveys:tribe-export", args=[tribe.slug])).content.decode().splitlines()
     small_row = next(r for r in rows if r.startswith(f"{rnd.title},Small,{cards[0].name}"))
     assert small_row.endswith("fewer than 3 answered,,,") and ",red," not in small_row

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from csp.constants import SELF, UNSAFE_INLINE
+from csp.decorators import csp_replace
 from django.urls import path
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
@@ -16,6 +18,14 @@ router.register("results", views.ResultViewSet, basename="result")
 app_name = "api"
 urlpatterns = [
     path("schema/", views.SchemaView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    # Swagger UI sets styles on its elements as it draws; its page alone allows inline styles
+    # (never inline scripts). The app's own pages keep style-src 'self'.
+    path(
+        "docs/",
+        csp_replace({"style-src": [SELF, UNSAFE_INLINE]})(
+            SpectacularSwaggerSplitView.as_view(url_name="api:schema")
+        ),
+        name="docs",
+    ),
     *router.urls,
 ]

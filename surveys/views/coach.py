@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import statistics
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.functional import SimpleLazyObject
@@ -15,7 +17,7 @@ from ..access import get_squad_for_coach, get_tribe_for_coach, roles_of, squads_
 from ..models import ActionItem, Answer, HealthCard, Result, Round, RoundSquad, Squad, SquadRole, TribeResult
 from ..release import fragment_key
 from ..selectors import latest_closed, point_for, selected_round, squad_rounds, tribe_rounds
-from ..support import support_queue
+from ..support import Headline, support_queue
 
 
 def chart_options() -> dict:
@@ -30,27 +32,74 @@ def _trend_figures(
     cards: list[HealthCard],
     points: dict[tuple[int, int], charts.Point],
     participation: list[tuple[int, int]],
+    reference: list[float | None] | None = None,
 ) -> dict:
+    """Every chart of a trends page, with the tables that carry the same numbers.
+
+    reference is a faint line on the radar (the tribe's median per card), when there is one.
+    """
     titles = [r.title for r in rounds]
     series = {
-        card.name: [points.get((r.pk, card.pk), charts.Point(r.title, None, None, 0)) for r in rounds]
+        card.pk: [points.get((r.pk, card.pk), charts.Point(r.title, None, None, 0)) for r in rounds]
         for card in cards
     }
     cells = {(card.name, r.title): p for card in cards for r in rounds if (p := points.get((r.pk, card.pk)))}
-    table = [(card, series[card.name]) for card in cards]
+    names = [card.name for card in cards]
+    latest = (titles[-1], [series[card.pk][-1].score for card in cards])
+    previous = (titles[-2], [series[card.pk][-2].score for card in cards]) if len(rounds) > 1 else None
     return {
         "titles": titles,
-        "table": table,
-        "scores": charts.score_lines(titles, series, **chart_options()),
+        "table": [(card, series[card.pk]) for card in cards],
+        "cards": [
+            (card, f"history-{card.pk}", charts.card_history(titles, series[card.pk], **chart_options()))
+            for card in cards
+        ],
+        "radar": charts.radar(
+            names,
+            latest,
+            previous,
+            ("Tribe median", reference) if reference else None,
+        ),
+        "radar_rows": [
+            (
+                card,
+                latest[1][i],
+                previous[1][i] if previous else None,
+                reference[i] if reference else None,
+            )
+            for i, card in enumerate(cards)
+        ],
+        "has_reference": bool(reference),
         # Below k voters even the count of ballots stays hidden: it would tell who did not vote.
         "participation": charts.participation_bars(
             titles,
             [b if b >= settings.HEALTHCHECK_MIN_RESPONSES else None for b, _ in participation],
             [m for _, m in participation],
         ),
-        "heatmap": charts.light_heatmap(titles, [c.name for c in cards], cells),
+        "heatmap": charts.light_heatmap(titles, names, cells),
         "participation_rows": list(zip(titles, participation, strict=True)),
     }
+
+
+# The tribe median is drawn only over this many squads with a score: fewer would be one squad's own.
+MEDIAN_MIN_SQUADS = 3
+
+
+def tribe_median(rnd: Round, cards: list[HealthCard]) -> list[float | None] | None:
+    """Per card, the median score of the squads above the minimum in a closed round; no names."""
+    if rnd.state != Round.State.CLOSED:
+        return None
+    scores: dict[int, list[float]] = {}
+    for result in Result.objects.filter(round=rnd, card__in=cards).only(
+        "card_id", "score", "voters", "round_id"
+    ):
+        if result.visible and result.score is not None:
+            scores.setdefault(result.card_id, []).append(result.score)
+    medians = [
+        statistics.median(scores[c.pk]) if len(scores.get(c.pk, [])) >= MEDIAN_MIN_SQUADS else None
+        for c in cards
+    ]
+    return medians if any(m is not None for m in medians) else None
 
 
 def _cards_in(results: list[Result]) -> list[HealthCard]:
@@ -65,8 +114,13 @@ def _squad_trends(squad: Squad, rounds: list[Round]) -> dict:
     participation = {}
     for result in results:
         participation.setdefault(result.round_id, (result.ballots, result.members))
+    cards = _cards_in(results)
     return _trend_figures(
-        rounds, _cards_in(results), points, [participation.get(r.pk, (0, 0)) for r in rounds]
+        rounds,
+        cards,
+        points,
+        [participation.get(r.pk, (0, 0)) for r in rounds],
+        reference=tribe_median(rounds[-1], cards),
     )
 
 
@@ -102,7 +156,8 @@ def _trends_page(request: HttpRequest, ctx: dict, figures) -> HttpResponse:
         "min_responses": settings.HEALTHCHECK_MIN_RESPONSES,
         "has_charts": bool(rounds),
         "figures": SimpleLazyObject(figures),
-        "figures_key": fragment_key("trends", subject, [(r.pk, r.title) for r in rounds], cards),
+        # The state is in the key: the tribe median shows once the newest round has closed for all.
+        "figures_key": fragment_key("trends", subject, [(r.pk, r.title, r.state) for r in rounds], cards),
     }
     return render(request, "surveys/trends.html", ctx)
 
@@ -134,27 +189,31 @@ def coach_queue(request: HttpRequest) -> HttpResponse:
     if not coached and not roles.tribe_roles:
         raise Http404("Only coaches and leads have a support queue")
     tribes = {tribe.pk: tribe for tribe in roles.tribes.values()}
-    # Each squad with the latest round it has finished, in one query.
-    latest_round = (
-        RoundSquad.objects.filter(squad=OuterRef("pk"), state=RoundSquad.State.CLOSED)
-        .order_by("-round__opens_at")
-        .values("round_id")[:1]
-    )
     squads = list(
-        Squad.objects.filter(Q(pk__in=coached) | Q(tribe_id__in=list(roles.tribe_roles)))
-        .only("id", "name", "slug", "position", "tribe_id")
-        .annotate(latest_round_id=Subquery(latest_round))
+        Squad.objects.filter(Q(pk__in=coached) | Q(tribe_id__in=list(roles.tribe_roles))).only(
+            "id", "name", "slug", "position", "tribe_id"
+        )
     )
     for squad in squads:
         squad.tribe = tribes[squad.tribe_id]
-    rounds = {r.pk: r for r in Round.objects.filter(pk__in={s.latest_round_id for s in squads} - {None})}
-    latest = {s.pk: rounds[s.latest_round_id] for s in squads if s.latest_round_id}
+    squads.sort(key=lambda s: (s.tribe.name, s.position, s.name))
+    # Each squad's last two finished rounds, newest first.
+    finished: dict[int, list[Round]] = {}
+    for part in (
+        RoundSquad.objects.filter(squad__in=squads, state=RoundSquad.State.CLOSED)
+        .select_related("round")
+        .order_by("squad_id", "-round__opens_at")
+    ):
+        kept = finished.setdefault(part.squad_id, [])
+        if len(kept) < 2:
+            kept.append(part.round)
+    wanted = {(squad_id, rnd.pk) for squad_id, rounds in finished.items() for rnd in rounds}
     results = [
         result
-        for result in Result.objects.filter(round__in=list(rounds), squad__in=list(latest)).select_related(
-            "card"
-        )
-        if latest[result.squad_id].pk == result.round_id
+        for result in Result.objects.filter(
+            round__in={pk for _, pk in wanted}, squad__in=list(finished)
+        ).select_related("card")
+        if (result.squad_id, result.round_id) in wanted
     ]
     overdue = dict(
         ActionItem.objects.overdue()
@@ -163,8 +222,9 @@ def coach_queue(request: HttpRequest) -> HttpResponse:
         .annotate(n=Count("id"))
         .values_list("squad", "n")
     )
-    entries = support_queue(squads, latest, results, overdue)
-    ctx = {"needing": [e for e in entries if e.reasons], "fine": [e for e in entries if not e.reasons]}
+    entries = support_queue(squads, finished, results, overdue)
+    groups = [(headline, [e for e in entries if e.headline == headline]) for headline in Headline]
+    ctx = {"groups": [(headline, group) for headline, group in groups if group]}
     return render(request, "surveys/coach_queue.html", ctx)
 
 

@@ -85,7 +85,8 @@ def manage_home(request: HttpRequest) -> HttpResponse:
         .distinct()
         .select_related("tribe")
     )
-    if not tribes and not coached_open.exists():
+    coached = list(Squad.objects.filter(roles__user=request.user, roles__role=SquadRole.Role.COACH))
+    if not tribes and not coached:
         raise Http404("Only tribe leads and coaches run health checks")
     # For leads: the rhythm, the next round it made (to skip or shift), and messages that failed.
     cadences = {c.tribe_id: c for c in Cadence.objects.filter(tribe__in=tribes)}
@@ -110,7 +111,7 @@ def manage_home(request: HttpRequest) -> HttpResponse:
         "tribes": tribes,
         "rounds": list(rounds),
         "coached_open": list(coached_open),
-        "coached": list(Squad.objects.filter(roles__user=request.user, roles__role=SquadRole.Role.COACH)),
+        "coached": coached,
         "flows": Workshop.Flow.choices,
         "kinds": InviteLink.Kind.choices,
         "makes_api_keys": request.user.is_staff or any(tribe.is_lead for tribe in tribes),

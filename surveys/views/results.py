@@ -7,15 +7,16 @@ from functools import cached_property
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET
 
 from .. import charts
-from ..access import get_squad_for_viewer, get_tribe_for_viewer
-from ..matrix import Matrix, build_matrix
-from ..models import ActionItem, Answer, Result, Round, Squad, TribeResult
+from ..access import get_squad_for_viewer, get_tribe_for_viewer, roles_of
+from ..matrix import Matrix, build_matrix, systemic_rule
+from ..models import ActionItem, Answer, Result, Round, RoundSquad, Squad, TribeResult
 from ..release import fragment_key
 from ..selectors import latest_closed, point_for, round_cards, selected_round, squad_rounds, tribe_rounds
 from ..spreadsheet import neutralise
@@ -29,8 +30,11 @@ def _round_matrix(rnd: Round, squads: list[Squad], cards: list) -> Matrix:
 
 
 def _squads_of(rnd: Round) -> list[Squad]:
-    """The squads that took part, even one that has moved to another tribe since."""
-    return list(Squad.objects.filter(parts__round=rnd).order_by("position", "name"))
+    """The squads that took part, even one that has moved to another tribe since; done once finished."""
+    finished = RoundSquad.objects.filter(round=rnd, squad=OuterRef("pk"), state=RoundSquad.State.CLOSED)
+    return list(
+        Squad.objects.filter(parts__round=rnd).annotate(done=Exists(finished)).order_by("position", "name")
+    )
 
 
 @login_required
@@ -50,9 +54,24 @@ def tribe_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         "min_responses": settings.HEALTHCHECK_MIN_RESPONSES,
         "can_manage": tribe.can_manage,
         "can_coach": tribe.can_coach or request.user.is_staff,
+        "systemic": systemic_rule(),
     }
     if rnd is not None:
         squads, cards = _squads_of(rnd), round_cards(rnd)
+        # Squad names link only for those who may open the squad's page.
+        roles = roles_of(request)
+        if request.user.is_staff or tribe.pk in roles.tribe_roles:
+            openable = {s.slug for s in squads}
+        else:
+            openable = {s.slug for s in squads if s.slug in roles.squads}
+        # One squad at a time (?squad=<slug>): the card column, that squad and the tribe column.
+        focus = request.GET.get("squad")
+        all_squads = squads
+        if focus is not None:
+            squads = [s for s in squads if s.slug == focus]
+            if not squads:
+                raise Http404("No such squad in this round")
+        ctx.update(openable=openable, focus=focus, picker=[s for s in all_squads if s.done])
         # Built only when the markup is not cached already.
         ctx["matrix"] = SimpleLazyObject(lambda: _round_matrix(rnd, squads, cards))
         if rnd.state == Round.State.CLOSED:
@@ -61,8 +80,9 @@ def tribe_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
                 "matrix",
                 rnd.pk,
                 compare,
-                [(s.pk, s.name, s.slug) for s in squads],
+                [(s.pk, s.name, s.slug, s.slug in openable) for s in squads],
                 [(c.pk, c.name) for c in cards],
+                ctx["systemic"],
             )
     return render(request, "surveys/tribe_dashboard.html", ctx)
 
@@ -191,28 +211,12 @@ class CardResult:
     history_points: Callable[[], list[charts.Point]]
     cache_key: str
 
-    @property
-    def chart_id(self) -> str:
-        return f"history-{self.result.card_id}"
-
     @cached_property
-    def points(self) -> list[charts.Point]:
-        return self.history_points()
-
-    @cached_property
-    def history(self) -> dict:
-        options = {
-            "green_at": settings.HEALTHCHECK_LIGHT_GREEN_AT,
-            "red_below": settings.HEALTHCHECK_LIGHT_RED_BELOW,
-        }
-        return charts.sparkline(self.points, **options)
-
-    @property
-    def history_text(self) -> str:
-        """The history chart in words, for screen readers: each round with its score."""
-        return ", ".join(
-            f"{p.round} {'not enough votes' if p.score is None else format(p.score, '.2f')}"
-            for p in self.points
+    def history(self) -> charts.Sparkline:
+        return charts.sparkline(
+            self.history_points(),
+            green_at=settings.HEALTHCHECK_LIGHT_GREEN_AT,
+            red_below=settings.HEALTHCHECK_LIGHT_RED_BELOW,
         )
 
 
@@ -308,6 +312,5 @@ def squad_page(request: HttpRequest, slug: str) -> HttpResponse:
         "results": results,
         "participation": results[0].result if results else None,
         "actions": _action_views(squad, rounds),
-        "has_charts": rnd is not None,
     }
     return render(request, "surveys/squad.html", ctx)

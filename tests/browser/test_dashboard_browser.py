@@ -26,7 +26,13 @@ def test_the_lead_reads_the_tribe_dashboard(demo, live_server, page, sign_in):
     assert page.locator(".cell-changed").count() > 0
     assert axe_violations(page) == []
 
-    page.get_by_role("link", name="Checkout", exact=True).first.click()
+    # One squad at a time: the card column, that squad, the tribe column.
+    page.get_by_role("navigation", name="One squad at a time").get_by_role("link", name="Checkout").click()
+    page.wait_for_selector("table.matrix")
+    assert page.locator("table.matrix thead th").count() == 3
+    assert axe_violations(page) == []
+
+    page.locator("table.matrix thead").get_by_role("link", name="Checkout", exact=True).click()
     page.wait_for_selector(".result-card")
     assert page.locator(".result-card").count() == 11
     assert axe_violations(page) == []

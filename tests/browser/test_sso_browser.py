@@ -28,7 +28,8 @@ def test_the_sign_on_button_takes_the_person_to_the_provider_and_back(
         page.locator('input[name="sub"]').fill("member-at-corp")
         page.get_by_role("button", name="Authorize").click()
         page.wait_for_url(f"{live_server.url}/")
-        assert member.get_username() in page.locator("header").inner_text()
+        page.get_by_role("button", name="Menu").click()
+        assert (member.get_full_name() or member.get_username()) in page.locator("header").inner_text()
     # The provider's own page fetches things from the internet, which is not here; our pages and
     # the way between them report nothing.
     ours = [e for e in page_errors if "ERR_NAME_NOT_RESOLVED" not in e and "NOT FOUND" not in e]
