@@ -157,6 +157,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files are answered here, before any work meant for pages.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Pages compressed (static files come compressed from WhiteNoise already). Django pads each
+    # compressed page with random bytes, against BREACH.
+    "django.middleware.gzip.GZipMiddleware",
     "csp.middleware.CSPMiddleware",
     "healthcheck.middleware.csp_nonce_everywhere",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -28,27 +28,6 @@ class Point:
     trend: str | None = None
 
 
-def _light_bands(green_at: float, red_below: float) -> list[dict]:
-    """Pale bands behind a score axis, so a line reads against the thresholds."""
-    bands = [("red", 0, red_below), ("yellow", red_below, green_at), ("green", green_at, 2)]
-    return [
-        {
-            "type": "rect",
-            "xref": "paper",
-            "x0": 0,
-            "x1": 1,
-            "yref": "y",
-            "y0": low,
-            "y1": high,
-            "fillcolor": LIGHT_COLOURS[light],
-            "opacity": 0.1,
-            "layer": "below",
-            "line": {"width": 0},
-        }
-        for light, low, high in bands
-    ]
-
-
 def _layout(**extra) -> dict:
     return {
         # The default template adds kilobytes to every figure; the styling here is explicit instead.
@@ -75,34 +54,6 @@ def _round_axis(rounds: list[str]) -> dict:
         "tickfont": {"size": 10},
         "automargin": True,
     }
-
-
-def card_history(
-    rounds: list[str], points: list[Point], *, green_at: float = 1.5, red_below: float = 0.75
-) -> dict:
-    """One card's score across rounds: one of a set of small charts that share both axes."""
-    trace = {
-        "type": "scatter",
-        "x": [p.round for p in points],
-        "y": [p.score for p in points],
-        "customdata": [_hover(p) for p in points],
-        "mode": "lines+markers",
-        "connectgaps": False,
-        "line": {"color": "#3d5a80", "width": 2},
-        "marker": {"color": [LIGHT_COLOURS.get(p.light, "#6c757d") for p in points], "size": 7},
-        "hovertemplate": "%{x}: score %{y:.2f}<br>light %{customdata[0]} · n %{customdata[1]}<br>"
-        "voted trend %{customdata[2]}<extra></extra>",
-    }
-    layout = _layout(
-        height=170,
-        margin={"l": 28, "r": 8, "t": 8, "b": 8},
-        shapes=_light_bands(green_at, red_below),
-        xaxis=_round_axis(rounds),
-        yaxis={"range": [-0.1, 2.1], "tickvals": [0, 1, 2], "tickfont": {"size": 10}, "zeroline": False},
-        showlegend=False,
-        hovermode="closest",
-    )
-    return {"data": [trace], "layout": layout}
 
 
 REFERENCE_GREY = "#6c757d"

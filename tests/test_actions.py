@@ -162,3 +162,32 @@ def test_staff_may_read_actions_but_changing_them_is_a_404(client, action):
     client.force_login(staff)
     assert client.get(reverse("surveys:squad", args=[action.squad.slug])).status_code == 200
     assert client.post(action_url("done", action)).status_code == 404
+
+
+def test_a_new_action_appears_on_the_card_it_was_added_from(client, alice, bob, tribe, squad, cards):
+    bob.first_name, bob.last_name = "Bob", "Berg"
+    bob.save()
+    older = make_past_round(tribe, "Q2", days_ago=120)
+    cast(older, squad, cards[2], "ggg")
+    older.close()
+    latest = make_past_round(tribe, "Q3", days_ago=30)
+    cast(latest, squad, cards[2], "gyr")
+    latest.close()
+    client.force_login(alice)
+    # Added from the card while an older round was on screen: back to that round and that card.
+    response = client.post(
+        new_url(squad) + f"?card={cards[2].pk}&round={older.pk}",
+        {"card": cards[2].pk, "title": "Pair on tests", "owner": bob.pk, "due_date": ""},
+    )
+    page = reverse("surveys:squad", args=[squad.slug])
+    assert response.url == f"{page}?round={older.pk}#card-{cards[2].pk}"
+    html = client.get(response.url).content.decode()
+    card = html[html.index(f'id="card-{cards[2].pk}"') :]
+    card = card[: card.index("</section>")]
+    assert "Pair on tests" in card and "Bob Berg" in card  # on its card, by the owner's full name
+    # A round that is not the squad's goes back to the list instead.
+    other = client.post(
+        new_url(squad) + "?round=999999",
+        {"card": cards[1].pk, "title": "Shorter stand-ups", "owner": "", "due_date": ""},
+    )
+    assert other.url.startswith(f"{page}#action-")

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 from surveys.charts import (
     LIGHT_COLOURS,
     Point,
-    card_history,
     light_heatmap,
     participation_bars,
     radar,
@@ -25,37 +22,6 @@ def series() -> dict[str, list[Point]]:
             Point("Q3", 0.5, "red", 4, "down"),
         ],
         "Fun": [Point("Q1", 1.0, "yellow", 5), Point("Q2", 1.2, "yellow", 3), Point("Q3", 1.6, "green", 4)],
-    }
-
-
-def test_a_card_history_leaves_gaps_below_the_minimum_on_the_shared_scale():
-    figure = card_history(ROUNDS, series()["Speed"])
-    trace = figure["data"][0]
-    assert list(trace["y"]) == [1.5, None, 0.5]  # a gap, never a zero
-    assert trace["connectgaps"] is False
-    assert list(trace["x"]) == ROUNDS
-    assert figure["layout"]["yaxis"]["range"] == [-0.1, 2.1]  # every card on the same scale
-    assert figure["layout"]["xaxis"]["categoryarray"] == ROUNDS
-    assert figure["layout"]["xaxis"]["automargin"] is True  # whole round labels, never cut
-    json.dumps(figure)  # plain data, ready for json_script
-
-
-def test_a_card_history_hover_shows_round_score_light_n_and_voted_trend():
-    speed = card_history(ROUNDS, series()["Speed"])["data"][0]
-    assert list(speed["customdata"][0]) == ["green", 5, "improving"]
-    assert list(speed["customdata"][1]) == ["not enough votes", 2, "not given"]
-    for part in ("%{x}", "%{y", "customdata[0]", "customdata[1]", "customdata[2]"):
-        assert part in speed["hovertemplate"]
-    assert list(speed["marker"]["color"]) == [LIGHT_COLOURS["green"], "#6c757d", LIGHT_COLOURS["red"]]
-
-
-def test_a_card_history_draws_light_bands_at_the_thresholds():
-    shapes = card_history(ROUNDS, series()["Speed"], green_at=1.6, red_below=0.5)["layout"]["shapes"]
-    bands = {(shape["fillcolor"], shape["y0"], shape["y1"]) for shape in shapes}
-    assert bands == {
-        (LIGHT_COLOURS["red"], 0, 0.5),
-        (LIGHT_COLOURS["yellow"], 0.5, 1.6),
-        (LIGHT_COLOURS["green"], 1.6, 2),
     }
 
 
@@ -122,7 +88,6 @@ def test_every_figure_is_valid_for_plotly():
 
     points = {("Speed", "Q1"): Point("Q1", 1.5, "green", 5, "up")}
     figures = [
-        card_history(ROUNDS, series()["Speed"]),
         participation_bars(ROUNDS, [3, 4, 5], [5, 5, 5]),
         light_heatmap(ROUNDS, ["Speed", "Fun"], points),
         radar(["Speed", "Fun"], ("Q3", [0.5, None]), ("Q2", [1.0, 1.5]), ("Median", [1.0, 1.0])),

@@ -277,3 +277,41 @@ def test_page_queries_stay_fixed_as_squads_and_rounds_grow(client, lead, tribe, 
     # (the round and its history), actions (none here); no comments query, as no card reached
     # the comment minimum
     assert small["squad"] == 8
+
+
+def test_squad_names_link_only_for_those_who_may_open_the_squad(client, alice, lead, tribe, squad, cards):
+    fraud = make_squad(tribe, "Fraud")
+    rnd = make_past_round(tribe)
+    for team in (squad, fraud):
+        cast(rnd, team, cards[0], "ggg")
+    rnd.close()
+    fraud_page = reverse("surveys:squad", args=[fraud.slug])
+    client.force_login(alice)  # a member of Checkout
+    html = client.get(dashboard(tribe)).content.decode()
+    assert f'href="{reverse("surveys:squad", args=[squad.slug])}?round={rnd.pk}"' in html
+    assert fraud_page not in html and ">Fraud</th>" in html
+    assert client.get(fraud_page).status_code == 404  # the link it does not offer would be a 404
+    client.force_login(lead)
+    assert f'href="{fraud_page}?round={rnd.pk}"' in client.get(dashboard(tribe)).content.decode()
+
+
+def test_one_squad_at_a_time_keeps_the_card_and_tribe_columns(client, lead, tribe, squad, cards):
+    fraud = make_squad(tribe, "Fraud")
+    rnd = make_past_round(tribe)
+    cast(rnd, squad, cards[0], "rrr")
+    cast(rnd, fraud, cards[0], "ggg")
+    rnd.close()
+    client.force_login(lead)
+    html = client.get(dashboard(tribe) + "?squad=fraud").content.decode()
+    head = html[html.index("<thead>") : html.index("</thead>")]
+    assert ">Fraud</a>" in head and ">Checkout</a>" not in head and "Tribe" in head
+    assert 'aria-current="page"' in html
+    assert client.get(dashboard(tribe) + "?squad=nobody").status_code == 404
+
+
+def test_a_member_whose_squad_is_voting_gets_a_link_to_their_ballot(client, alice, tribe, squad, cards):
+    rnd = make_round(tribe, "2026 Q4")
+    client.force_login(alice)
+    html = client.get(dashboard(tribe)).content.decode()
+    assert f'href="{reverse("surveys:vote", args=[rnd.pk, squad.slug])}"' in html
+    assert "Go to my ballot" in html

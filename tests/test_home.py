@@ -7,7 +7,7 @@ from django.urls import reverse
 from surveys.models import Round
 from surveys.services import AnswerInput, ballot_submit
 
-from .factories import add_member, make_round, make_squad, make_tribe
+from .factories import add_member, make_round, make_squad, make_tribe, make_user
 from .test_vote import vote_url
 
 
@@ -58,4 +58,47 @@ def test_it_runs_a_fixed_number_of_queries(client, alice, squad, tribe, django_a
     client.force_login(alice)
     # session, user, squad roles, tribe roles, rounds, squads already finished, own ballots
     with django_assert_num_queries(7):
+        client.get(reverse("surveys:home"))
+
+
+def test_a_lead_sees_each_open_round_per_squad_with_the_next_thing_to_do(
+    client, lead, alice, squad, tribe, cards
+):
+    quiet = make_squad(tribe, "Quiet", members=3)
+    add_member(squad, make_user())
+    rnd = make_round(tribe, "2026 Q4")
+    ballot_submit(
+        round=rnd, squad=squad, voter=f"user:{alice.pk}", answers=[AnswerInput(cards[0].pk, "green")]
+    )
+    client.force_login(lead)
+    html = client.get(reverse("surveys:home")).content.decode()
+    assert "Payments · 2026 Q4" in html and "0 of 2 squads done" in html
+    assert "1 of 2" in html  # Checkout: one ballot of two members
+    assert "0 of 3" in html  # Quiet
+    assert "No ballot yet from Quiet: run a workshop, or remind them." in html
+    assert reverse("surveys:round-detail", args=[rnd.pk]) in html
+    assert "alice" not in html  # counts, never names
+    assert quiet.name in html
+
+
+def test_a_squad_coach_sees_their_squad_voting_never_nothing_is_open(client, coach, squad, tribe):
+    make_squad(tribe, "Fraud", members=2)  # not theirs: not shown
+    rnd = make_round(tribe, "2026 Q4")
+    client.force_login(coach)
+    html = client.get(reverse("surveys:home")).content.decode()
+    assert "Payments · 2026 Q4" in html and "0 of 1 squad done" in html
+    assert "Fraud" not in html
+    assert "nothing is open" not in html.lower() and "No health check is open" not in html
+    assert f'href="{reverse("surveys:manage")}"' in html  # where a squad coach starts a workshop
+    assert client.get(reverse("surveys:manage")).status_code == 200
+    assert rnd.title in client.get(reverse("surveys:manage")).content.decode()
+
+
+def test_a_lead_home_runs_a_fixed_number_of_queries(client, lead, tribe, django_assert_num_queries):
+    for n in range(3):
+        make_squad(tribe, f"Squad {n}", members=2)
+        make_round(tribe, f"Open {n}", state=Round.State.SCHEDULED, opens_in=timedelta(days=1 + 20 * n))
+    client.force_login(lead)
+    # session, user, squad roles, tribe roles; then rounds, squads, finished parts, ballot counts
+    with django_assert_num_queries(8):
         client.get(reverse("surveys:home"))

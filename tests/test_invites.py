@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from surveys.models import Answer, Ballot, InviteLink, RateLimit, Result, Round, RoundSquad
 from surveys.services import invite_create
@@ -307,3 +308,20 @@ def test_the_guest_cookie_lasts_until_the_round_closes_and_can_be_forgotten(invi
     assert forgotten.cookies["hc_guest"].value == ""
     assert guest.get(guest_url(invite)).status_code == 403
     assert Ballot.objects.count() == 1  # the ballot stays counted
+
+
+def test_a_guest_who_saves_sees_that_they_are_done_not_the_form_again(invite, cards):
+    guest = Client()
+    join(guest, invite)
+    saved = guest.post(guest_url(invite), ballot_data(cards), follow=True)
+    html = saved.content.decode()
+    assert "Your ballot is saved" in html
+    assert f"you answered {len(cards)} of {len(cards)} cards" in html
+    closes = timezone.localtime(invite.round.closes_at)
+    assert f"until {closes:%a} {closes.day} {closes:%b %Y, %H:%M} UTC" in html  # with its zone
+    assert f'name="card-{cards[0].pk}-colour"' not in html and "Change my answers" in html
+    # The way back leads to the ballot, with the answers kept.
+    again = guest.get(guest_url(invite)).content.decode()
+    assert (
+        f'name="card-{cards[0].pk}-colour" id="id_card-{cards[0].pk}-colour_0" value="green" checked' in again
+    )

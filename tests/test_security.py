@@ -232,3 +232,11 @@ def test_purge_comments_removes_old_text_and_keeps_the_aggregates(tribe, squad, 
     assert sorted(Answer.objects.exclude(comment="").values_list("comment", flat=True)) == ["fresh"]
     assert list(Result.objects.order_by("id").values_list("voters", "greens", "score")) == results
     assert Round.objects.filter(closes_at__lt=timezone.now() - timedelta(days=365)).count() == 1
+
+
+def test_pages_are_compressed_for_browsers_that_ask(client, alice, squad):
+    client.force_login(alice)
+    page = client.get(reverse("surveys:home"), HTTP_ACCEPT_ENCODING="gzip, br")
+    assert page["Content-Encoding"] == "gzip" and "Accept-Encoding" in page["Vary"]
+    plain = client.get(reverse("surveys:home"))
+    assert "Content-Encoding" not in plain and b"My health checks" in plain.content

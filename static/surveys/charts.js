@@ -1,12 +1,16 @@
-// Draws every chart on the page from the figure handed over in its json_script element.
-// The figures are drawn in the page's own colours, so they follow a dark theme too.
+// Draws each chart on the page from the figure handed over in its json_script element, in the
+// page's own colours (so a dark theme holds), when it comes near the screen: a phone draws only
+// what is seen. Printing draws every chart first.
 (function () {
   "use strict";
   if (typeof Plotly === "undefined") return;
   const page = getComputedStyle(document.body);
   const ink = page.color;
   const grid = page.getPropertyValue("--bs-border-color").trim() || "#dee2e6";
-  document.querySelectorAll("[data-chart]").forEach(function (element) {
+
+  function draw(element) {
+    if (element.dataset.drawn) return;
+    element.dataset.drawn = "1";
     const source = document.getElementById(element.dataset.chart);
     if (!source) return;
     const figure = JSON.parse(source.textContent);
@@ -22,9 +26,28 @@
       layout.polar.radialaxis.gridcolor = grid;
       layout.polar.angularaxis.gridcolor = grid;
     }
-    Plotly.newPlot(element, figure.data, layout, {
-      displayModeBar: false,
-      responsive: true,
-    });
+    Plotly.newPlot(element, figure.data, layout, { displayModeBar: false, responsive: true });
+  }
+
+  const charts = Array.prototype.slice.call(document.querySelectorAll("[data-chart]"));
+  if (!("IntersectionObserver" in window)) {
+    charts.forEach(draw);
+    return;
+  }
+  const watcher = new IntersectionObserver(
+    function (entries) {
+      entries.forEach(function (entry) {
+        if (!entry.isIntersecting) return;
+        watcher.unobserve(entry.target);
+        draw(entry.target);
+      });
+    },
+    { rootMargin: "200px 0px" },
+  );
+  charts.forEach(function (element) {
+    watcher.observe(element);
+  });
+  window.addEventListener("beforeprint", function () {
+    charts.forEach(draw);
   });
 })();

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from ..access import get_action_for_editor, get_squad_for_editor
 from ..forms import ActionItemForm
-from ..models import ActionItem, HealthCard, Squad
+from ..models import ActionItem, HealthCard, RoundSquad, Squad
 from ..services import action_create
 
 
@@ -31,6 +31,19 @@ def _back(squad: Squad, action: ActionItem | None = None) -> str:
     return f"{url}#action-{action.pk}" if action else f"{url}#actions"
 
 
+def _back_to_card(request: HttpRequest, squad: Squad, action: ActionItem) -> str:
+    """Back to the card the action was added from, in the round that was on screen, where it
+    now shows; else to the list of action items."""
+    rnd = request.GET.get("round", "")
+    if (
+        rnd.isdigit()
+        and RoundSquad.objects.filter(round_id=int(rnd), squad=squad, state=RoundSquad.State.CLOSED).exists()
+    ):
+        url = reverse("surveys:squad", args=[squad.slug])
+        return f"{url}?round={int(rnd)}#card-{action.card_id}"
+    return _back(squad, action)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def action_new(request: HttpRequest, slug: str) -> HttpResponse:
@@ -40,7 +53,7 @@ def action_new(request: HttpRequest, slug: str) -> HttpResponse:
         if form.is_valid():
             action = action_create(squad=squad, created_by=request.user, **form.cleaned_data)
             messages.success(request, f"Action added: {action.title}")
-            return redirect(_back(squad, action))
+            return redirect(_back_to_card(request, squad, action))
     else:
         form = _form(squad, initial={"card": request.GET.get("card")})
     return render(request, "surveys/action_form.html", {"squad": squad, "form": form, "action": None})

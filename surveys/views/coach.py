@@ -50,10 +50,8 @@ def _trend_figures(
     return {
         "titles": titles,
         "table": [(card, series[card.pk]) for card in cards],
-        "cards": [
-            (card, f"history-{card.pk}", charts.card_history(titles, series[card.pk], **chart_options()))
-            for card in cards
-        ],
+        # Small multiples drawn on the server: eleven chart-library plots cost a phone seconds.
+        "cards": [(card, charts.sparkline(series[card.pk], **chart_options())) for card in cards],
         "radar": charts.radar(
             names,
             latest,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from django.conf import settings
@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 from .. import charts
 from ..access import get_squad_for_viewer, get_tribe_for_viewer, roles_of
 from ..matrix import Matrix, build_matrix, systemic_rule
-from ..models import ActionItem, Answer, Result, Round, RoundSquad, Squad, TribeResult
+from ..models import ActionItem, Answer, Result, Round, RoundSquad, Squad, SquadRole, TribeResult
 from ..release import fragment_key
 from ..selectors import latest_closed, point_for, round_cards, selected_round, squad_rounds, tribe_rounds
 from ..spreadsheet import neutralise
@@ -37,6 +37,25 @@ def _squads_of(rnd: Round) -> list[Squad]:
     )
 
 
+def _my_ballots(request: HttpRequest, tribe, current: Round | None) -> list[Squad]:
+    """The person's squads of this tribe that are still voting in its open round: a link each."""
+    if current is None or current.state != Round.State.OPEN:
+        return []
+    mine = [
+        squad
+        for squad, kinds in roles_of(request).squads.values()
+        if squad.tribe_id == tribe.pk and SquadRole.Role.MEMBER in kinds
+    ]
+    if not mine:
+        return []
+    done = set(
+        RoundSquad.objects.filter(round=current, squad__in=mine, state=RoundSquad.State.CLOSED).values_list(
+            "squad_id", flat=True
+        )
+    )
+    return [squad for squad in mine if squad.pk not in done]
+
+
 @login_required
 @require_GET
 def tribe_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
@@ -55,6 +74,7 @@ def tribe_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         "can_manage": tribe.can_manage,
         "can_coach": tribe.can_coach or request.user.is_staff,
         "systemic": systemic_rule(),
+        "my_ballots": _my_ballots(request, tribe, current),
     }
     if rnd is not None:
         squads, cards = _squads_of(rnd), round_cards(rnd)
@@ -210,6 +230,7 @@ class CardResult:
     comments: list[str]
     history_points: Callable[[], list[charts.Point]]
     cache_key: str
+    actions: list[ActionView] = field(default_factory=list)  # its open action items
 
     @cached_property
     def history(self) -> charts.Sparkline:
@@ -299,6 +320,9 @@ def squad_page(request: HttpRequest, slug: str) -> HttpResponse:
     rnd, previous = selected_round(request, rounds)
     can_edit = access.is_member or access.is_coach
     results = _squad_results(squad, rnd, rounds, can_edit) if rnd else []
+    actions = _action_views(squad, rounds)
+    for item in results:  # each card shows its open action items, where they were added
+        item.actions = [a for a in actions if a.action.card_id == item.result.card_id and not a.action.done]
     ctx = {
         "squad": squad,
         "tribe": squad.tribe,
@@ -311,6 +335,6 @@ def squad_page(request: HttpRequest, slug: str) -> HttpResponse:
         "min_comment_responses": settings.HEALTHCHECK_MIN_COMMENT_RESPONSES,
         "results": results,
         "participation": results[0].result if results else None,
-        "actions": _action_views(squad, rounds),
+        "actions": actions,
     }
     return render(request, "surveys/squad.html", ctx)

@@ -32,6 +32,7 @@ from ..models import (
     TribeRole,
     Workshop,
 )
+from ..progress import supported_rounds
 from ..ratelimit import client_address, hit, hits_in_window
 from ..selectors import round_cards
 from ..services import (
@@ -83,6 +84,7 @@ def home(request: HttpRequest) -> HttpResponse:
     tribes_by_id = {t.pk: t for t in roles.tribes.values()}
     ctx = {
         "checks": checks,
+        "supported": supported_rounds(roles),
         "memberships": sorted(squads, key=lambda s: s.name),
         "coached": sorted(
             (squad for squad, kinds in roles.squads.values() if SquadRole.Role.COACH in kinds),
@@ -167,6 +169,9 @@ def ballot_page(
         "colour_hints": {str(colour): hint for colour, hint in COLOUR_HINTS.items()},
         "comment_max_length": COMMENT_MAX_LENGTH,
     }
+    if ctx["saved"]:
+        # A guest who has just saved sees that they are done, not the whole form again.
+        return render(request, "surveys/guest_saved.html", ctx)
     return render(request, "surveys/vote.html", ctx, status=http_status)
 
 

@@ -12,7 +12,6 @@ signed-in floor.
 from __future__ import annotations
 
 import gzip
-import http.cookiejar
 import os
 import re
 import shutil
@@ -25,19 +24,24 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
+from phone import cold_load, report
+from playwright.sync_api import sync_playwright
 from serving import (
-    NoRedirect,
+    Session,
     create_database,
     manage,
     server_env,
     setup_django,
     start_server,
     stop_server,
+    token,
     wait_for_server,
 )
 from workshop_burst import burst
 
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 WORKSHOP_DATABASE_URL = os.environ.get(
     "BENCH_WORKSHOP_DATABASE_URL",
     "postgres://healthcheck_ci:healthcheck_ci@127.0.0.1:5432/healthcheck_workshop",
@@ -83,46 +87,6 @@ end
 
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-class Session:
-    """A signed-in browser, reduced to its cookies."""
-
-    def __init__(self, username: str) -> None:
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), NoRedirect)
-        html = self.get("/accounts/login/")[1]
-        status, _ = self.post(
-            "/accounts/login/",
-            {"login": username, "password": "bench", "csrfmiddlewaretoken": token(html)},
-        )
-        if status != 302:
-            raise SystemExit(f"cannot sign in as {username}")
-
-    def open(
-        self, path: str, data: bytes | None = None, headers: dict | None = None
-    ) -> tuple[int, bytes, dict]:
-        request = urllib.request.Request(BASE + path, data=data, headers=headers or {})
-        try:
-            with self.opener.open(request, timeout=30) as response:
-                return response.status, response.read(), dict(response.headers)
-        except urllib.error.HTTPError as error:
-            return error.code, error.read(), dict(error.headers)
-
-    def get(self, path: str) -> tuple[int, str]:
-        status, body, _ = self.open(path)
-        return status, body.decode()
-
-    def post(self, path: str, data: dict) -> tuple[int, str]:
-        status, body, _ = self.open(path, urllib.parse.urlencode(data).encode())
-        return status, body.decode()
-
-    def cookie(self) -> str:
-        return "; ".join(f"{c.name}={c.value}" for c in self.jar)
-
-
-def token(html: str) -> str:
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
 
 
 @dataclass
@@ -207,7 +171,9 @@ def main() -> int:
     server = start_server(SERVER_ENV, PORT)
     try:
         wait_for_server(BASE, 120)
-        lead, coach, member = Session("bench-lead"), Session("bench-coach"), Session("bench-member")
+        lead, coach, member = (
+            Session(BASE, name, "bench") for name in ("bench-lead", "bench-coach", "bench-member")
+        )
         squad = Squad.objects.get(slug="bench-01-squad-01")
         open_round = Round.objects.get(tribe__slug="bench-01", state="open")
         vote = f"/rounds/{open_round.pk}/squads/{squad.slug}/vote/"
@@ -247,6 +213,16 @@ def main() -> int:
                 lead.open(path)
                 growth_runs[label].append(wrk(path, cookie=lead.cookie()))
         weight = voting_page_weight(member, vote)
+        # The same pages on a throttled phone, cold, through Chromium.
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            loads = [
+                cold_load(browser, BASE, member.cookies(), "vote page", vote),
+                cold_load(browser, BASE, lead.cookies(), "dashboard", "/tribes/bench-01/"),
+                cold_load(browser, BASE, lead.cookies(), "squad page", f"/squads/{squad.slug}/"),
+                cold_load(browser, BASE, coach.cookies(), "trends page", f"/squads/{squad.slug}/trends/"),
+            ]
+            browser.close()
     finally:
         stop_server(server)
 
@@ -279,6 +255,9 @@ def main() -> int:
     )
     print(f"voting page as a browser loads it, compressed: {weight / 1024:.0f} KB (target at most 150 KB)")
     print(f"most queries on a page: {max(r[4] for r in rows)} (target at most 10)")
+    print()
+    failures += report(loads)
+    print()
     print(f"total time: {time.monotonic() - began:.0f} s")
     if growth > 1.2:
         failures.append("growth ratio")

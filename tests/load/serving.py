@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -70,6 +73,52 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
     def redirect_request(self, *args, **kwargs):
         return None
+
+
+class Session:
+    """A signed-in browser, reduced to its cookies."""
+
+    def __init__(self, base: str, username: str, password: str) -> None:
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), NoRedirect)
+        html = self.get("/accounts/login/")[1]
+        status, _ = self.post(
+            "/accounts/login/",
+            {"login": username, "password": password, "csrfmiddlewaretoken": token(html)},
+        )
+        if status != 302:
+            raise SystemExit(f"cannot sign in as {username}")
+
+    def open(
+        self, path: str, data: bytes | None = None, headers: dict | None = None
+    ) -> tuple[int, bytes, dict]:
+        request = urllib.request.Request(self.base + path, data=data, headers=headers or {})
+        try:
+            with self.opener.open(request, timeout=30) as response:
+                return response.status, response.read(), dict(response.headers)
+        except urllib.error.HTTPError as error:
+            return error.code, error.read(), dict(error.headers)
+
+    def get(self, path: str) -> tuple[int, str]:
+        status, body, _ = self.open(path)
+        return status, body.decode()
+
+    def post(self, path: str, data: dict) -> tuple[int, str]:
+        status, body, _ = self.open(path, urllib.parse.urlencode(data).encode())
+        return status, body.decode()
+
+    def cookie(self) -> str:
+        return "; ".join(f"{c.name}={c.value}" for c in self.jar)
+
+    def cookies(self) -> list[dict]:
+        """The cookies as a browser context takes them."""
+        host = urllib.parse.urlsplit(self.base).hostname
+        return [{"name": c.name, "value": c.value, "domain": host, "path": "/"} for c in self.jar]
+
+
+def token(html: str) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
 
 
 def start_server(env: dict[str, str], port: int, workers: int = 3) -> subprocess.Popen:

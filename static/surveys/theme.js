@@ -1,0 +1,18 @@
+// Light or dark, as the system is set, before the page is drawn; always light on paper.
+(function () {
+  "use strict";
+  const dark = window.matchMedia("(prefers-color-scheme: dark)");
+  function apply(theme) {
+    document.documentElement.setAttribute("data-bs-theme", theme || (dark.matches ? "dark" : "light"));
+  }
+  apply();
+  dark.addEventListener("change", function () {
+    apply();
+  });
+  window.addEventListener("beforeprint", function () {
+    apply("light");
+  });
+  window.addEventListener("afterprint", function () {
+    apply();
+  });
+})();
