@@ -85,12 +85,18 @@ def test_a_row_troubled_in_two_thirds_of_three_squads_is_flagged(client, lead, t
     assert marker in html[html.index(cards[0].name) : html.index(cards[1].name)]
 
 
-def test_two_red_squads_are_too_few_to_call_a_card_systemic(client, lead, tribe, squad, cards):
-    fraud = make_squad(tribe, "Fraud")
+def with_fraud(tribe, squad, card, checkout: str, fraud: str):
+    """Checkout and Fraud finish one closed round, voting these colours on one card."""
+    other = make_squad(tribe, "Fraud")
     rnd = make_past_round(tribe)
-    cast(rnd, squad, cards[0], "rrr")
-    cast(rnd, fraud, cards[0], "rrr")
+    cast(rnd, squad, card, checkout)
+    cast(rnd, other, card, fraud)
     rnd.close()
+    return other, rnd
+
+
+def test_two_red_squads_are_too_few_to_call_a_card_systemic(client, lead, tribe, squad, cards):
+    with_fraud(tribe, squad, cards[0], "rrr", "rrr")
     client.force_login(lead)
     assert "possible systemic issue</div>" not in client.get(dashboard(tribe)).content.decode()
 
@@ -280,11 +286,7 @@ def test_page_queries_stay_fixed_as_squads_and_rounds_grow(client, lead, tribe, 
 
 
 def test_squad_names_link_only_for_those_who_may_open_the_squad(client, alice, lead, tribe, squad, cards):
-    fraud = make_squad(tribe, "Fraud")
-    rnd = make_past_round(tribe)
-    for team in (squad, fraud):
-        cast(rnd, team, cards[0], "ggg")
-    rnd.close()
+    fraud, rnd = with_fraud(tribe, squad, cards[0], "ggg", "ggg")
     fraud_page = reverse("surveys:squad", args=[fraud.slug])
     client.force_login(alice)  # a member of Checkout
     html = client.get(dashboard(tribe)).content.decode()
@@ -296,11 +298,7 @@ def test_squad_names_link_only_for_those_who_may_open_the_squad(client, alice, l
 
 
 def test_one_squad_at_a_time_keeps_the_card_and_tribe_columns(client, lead, tribe, squad, cards):
-    fraud = make_squad(tribe, "Fraud")
-    rnd = make_past_round(tribe)
-    cast(rnd, squad, cards[0], "rrr")
-    cast(rnd, fraud, cards[0], "ggg")
-    rnd.close()
+    with_fraud(tribe, squad, cards[0], "rrr", "ggg")
     client.force_login(lead)
     html = client.get(dashboard(tribe) + "?squad=fraud").content.decode()
     head = html[html.index("<thead>") : html.index("</thead>")]
