@@ -27,9 +27,22 @@ def systemic_rule() -> dict:
     """The rule in words for the legend (and in the key of any markup that applies it)."""
     return {
         "min_squads": settings.HEALTHCHECK_SYSTEMIC_MIN_SQUADS,
-        "red_share": f"{settings.HEALTHCHECK_SYSTEMIC_RED_SHARE:.0%}",
-        "troubled_share": f"{settings.HEALTHCHECK_SYSTEMIC_TROUBLED_SHARE:.0%}",
+        "red_share": _share(settings.HEALTHCHECK_SYSTEMIC_RED_SHARE),
+        "troubled_share": _share(settings.HEALTHCHECK_SYSTEMIC_TROUBLED_SHARE),
     }
+
+
+def _share(value: float) -> str:
+    """A share in words where it has a common name (2 of 3 is "two thirds", not 67%)."""
+    for words, share in (
+        ("half", 1 / 2),
+        ("two thirds", 2 / 3),
+        ("a third", 1 / 3),
+        ("three quarters", 3 / 4),
+    ):
+        if abs(value - share) < 0.005:
+            return words
+    return f"{value:.0%}"
 
 
 @dataclass

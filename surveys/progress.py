@@ -28,6 +28,11 @@ class SquadProgress:
     done: bool
 
     @property
+    def hidden(self) -> bool:
+        """Finished below the minimum: like its results, it shows "fewer than k", not the count."""
+        return self.done and self.ballots < settings.HEALTHCHECK_MIN_RESPONSES
+
+    @property
     def share(self) -> int:
         return round(100 * min(self.ballots, self.members) / self.members) if self.members else 0
 

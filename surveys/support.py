@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from django.conf import settings
 from django.urls import reverse
 
 from .models import Result, Round, Squad
@@ -19,6 +20,8 @@ from .models import Result, Round, Squad
 # How much one card (or one occurrence) of each kind weighs, and how many of them count at most.
 WEIGHTS = {
     "no-ballots": 6,
+    "no-round": 2,
+    "below-minimum": 2,
     "still-red": 6,
     "red": 3,
     "low-participation": 2,
@@ -29,9 +32,11 @@ WEIGHTS = {
 }
 COUNTED_AT_MOST = 3
 LOW_PARTICIPATION = 0.5
-# A squad needs support now from this weight on, and is worth a look from WORTH_A_LOOK_AT on.
+# A squad needs support now from this weight on, with at least one of the SERIOUS reasons (falls,
+# splits and the like alone make it worth a look), and is worth a look from WORTH_A_LOOK_AT on.
 SUPPORT_NOW_AT = 6
 WORTH_A_LOOK_AT = 2
+SERIOUS = {"no-ballots", "still-red", "red"}
 
 
 class Headline(IntEnum):
@@ -58,10 +63,11 @@ class Reason:
     text: str
     url: str
     cards: list[str] = field(default_factory=list)
+    count: int = 0  # how many times it happens, when that is not a number of cards
 
     @property
     def weight(self) -> int:
-        return WEIGHTS[self.kind] * min(max(len(self.cards), 1), COUNTED_AT_MOST)
+        return WEIGHTS[self.kind] * min(max(len(self.cards), self.count, 1), COUNTED_AT_MOST)
 
 
 @dataclass
@@ -77,7 +83,7 @@ class QueueEntry:
 
     @property
     def headline(self) -> Headline:
-        if self.weight >= SUPPORT_NOW_AT:
+        if self.weight >= SUPPORT_NOW_AT and any(r.kind in SERIOUS for r in self.reasons):
             return Headline.SUPPORT_NOW
         if self.weight >= WORTH_A_LOOK_AT:
             return Headline.WORTH_A_LOOK
@@ -111,16 +117,24 @@ def squad_reasons(
     previous = rounds[1] if len(rounds) > 1 else None
     entry = QueueEntry(squad=squad, round=latest, previous=previous)
     page = reverse("surveys:squad", args=[squad.slug])
+    if latest is None:
+        entry.reasons.append(Reason("no-round", "No finished round yet", page))
+    minimum = settings.HEALTHCHECK_MIN_RESPONSES
     now = results.get(latest.pk, []) if latest else []
     if now:
         url = f"{page}?round={latest.pk}"
         first = now[0]
         if first.ballots == 0:
             entry.reasons.append(Reason("no-ballots", f"No ballot at all in {latest.title}", url))
+        elif first.ballots < minimum:  # "fewer than k", never the count: it would tell who did not vote
+            text = f"Fewer than {minimum} of {first.members} members voted in {latest.title}: nothing can be shown"
+            entry.reasons.append(Reason("below-minimum", text, url))
         elif first.participation is not None and first.participation < LOW_PARTICIPATION:
             text = f"Participation {first.ballots} of {first.members} ({first.participation:.0%}) in {latest.title}"
             entry.reasons.append(Reason("low-participation", text, url))
-        before = {r.card_id: r for r in results.get(previous.pk, [])} if previous else {}
+        # Only cards with enough answers: the light of any other is not to be told.
+        now = [r for r in now if r.visible]
+        before = {r.card_id: r for r in results.get(previous.pk, []) if r.visible} if previous else {}
         red = [r for r in now if r.light == "red"]
         still_red = [r for r in red if getattr(before.get(r.card_id), "light", None) == "red"]
         for reason in (
@@ -142,7 +156,10 @@ def squad_reasons(
     if overdue:
         entry.reasons.append(
             Reason(
-                "overdue", f"{overdue} overdue action item{'s' if overdue != 1 else ''}", f"{page}#actions"
+                "overdue",
+                f"{overdue} overdue action item{'s' if overdue != 1 else ''}",
+                f"{page}#actions",
+                count=overdue,
             )
         )
     return entry

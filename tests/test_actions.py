@@ -191,3 +191,16 @@ def test_a_new_action_appears_on_the_card_it_was_added_from(client, alice, bob, 
         {"card": cards[1].pk, "title": "Shorter stand-ups", "owner": "", "due_date": ""},
     )
     assert other.url.startswith(f"{page}#action-")
+
+
+@pytest.mark.parametrize("odd", ["\u00b2", "9" * 30, "-1", "1e3"])
+def test_an_odd_round_in_the_address_still_saves_once_and_goes_back_to_the_list(
+    client, alice, squad, cards, odd
+):
+    client.force_login(alice)
+    response = client.post(
+        new_url(squad) + f"?round={odd}",
+        {"card": cards[1].pk, "title": "Shorter stand-ups", "owner": "", "due_date": ""},
+    )
+    assert response.status_code == 302 and "#action-" in response.url
+    assert ActionItem.objects.count() == 1

@@ -13,7 +13,16 @@ from django.urls import reverse
 
 from surveys.models import HealthCard, Round, SquadRole, TribeRole
 
-from .factories import add_member, add_tribe_role, cast, make_past_round, make_round, make_squad, make_user
+from .factories import (
+    add_member,
+    add_tribe_role,
+    cast,
+    make_past_round,
+    make_round,
+    make_squad,
+    make_tribe,
+    make_user,
+)
 
 
 def dashboard(tribe, **params) -> str:
@@ -313,3 +322,14 @@ def test_a_member_whose_squad_is_voting_gets_a_link_to_their_ballot(client, alic
     html = client.get(dashboard(tribe)).content.decode()
     assert f'href="{reverse("surveys:vote", args=[rnd.pk, squad.slug])}"' in html
     assert "Go to my ballot" in html
+
+
+def test_a_squad_that_moved_to_another_tribe_is_shown_but_not_linked(client, lead, tribe, squad, cards):
+    fraud, rnd = with_fraud(tribe, squad, cards[0], "ggg", "ggg")
+    fraud.tribe = make_tribe("Platform")
+    fraud.save()
+    client.force_login(lead)
+    html = client.get(dashboard(tribe) + f"?round={rnd.pk}").content.decode()
+    assert ">Fraud</th>" in html  # it took part in this round
+    assert reverse("surveys:squad", args=[fraud.slug]) not in html
+    assert client.get(reverse("surveys:squad", args=[fraud.slug])).status_code == 404

@@ -102,3 +102,26 @@ def test_a_lead_home_runs_a_fixed_number_of_queries(client, lead, tribe, django_
     # session, user, squad roles, tribe roles; then rounds, squads, finished parts, ballot counts
     with django_assert_num_queries(8):
         client.get(reverse("surveys:home"))
+
+
+def test_a_squad_done_below_the_minimum_shows_fewer_than_k_not_its_count(client, lead, squad, tribe, cards):
+    from surveys.models import RoundSquad
+
+    for _ in range(4):
+        add_member(squad, make_user())
+    rnd = make_round(tribe, "2026 Q4")
+    ballot_submit(round=rnd, squad=squad, voter="x:1", answers=[AnswerInput(cards[0].pk, "green")])
+    RoundSquad.objects.filter(round=rnd, squad=squad).get().close()
+    client.force_login(lead)
+    html = client.get(reverse("surveys:home")).content.decode()
+    assert "fewer than 3 of 4" in html and "1 of 4" not in html
+
+
+def test_a_member_who_coaches_elsewhere_is_not_told_nothing_is_open(client, alice, tribe, db):
+    other = make_tribe("Platform")
+    coached = make_squad(other, "Infra", members=2)
+    add_member(coached, alice, "coach")
+    make_round(other, "2026 Q4")
+    client.force_login(alice)
+    html = client.get(reverse("surveys:home")).content.decode()
+    assert "Platform · 2026 Q4" in html and "No health check is open" not in html

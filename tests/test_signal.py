@@ -56,6 +56,7 @@ def result(rnd, card_, light="green", *, split=False, fell=False, divergence="",
         ballots=ballots,
         members=members,
         participation=ballots / members if members else None,
+        visible=ballots >= 3,
     )
 
 
@@ -111,7 +112,11 @@ def test_each_kind_is_one_line_and_red_twice_is_told_apart():
         ([result(Q3, CARDS[0], "red")], 0, Headline.WORTH_A_LOOK),  # one red card
         ([result(Q3, CARDS[0], "red"), result(Q3, CARDS[1], "red")], 0, Headline.SUPPORT_NOW),
         ([result(Q3, CARDS[0], ballots=0)], 0, Headline.SUPPORT_NOW),  # nobody voted
-        ([result(Q3, CARDS[0], ballots=2, members=6)], 0, Headline.WORTH_A_LOOK),  # low participation
+        ([result(Q3, CARDS[0], ballots=3, members=7)], 0, Headline.WORTH_A_LOOK),  # low participation
+        ([result(Q3, CARDS[0], "red", ballots=2, members=4)], 0, Headline.WORTH_A_LOOK),  # below k
+        ([result(Q3, c, fell=True) for c in CARDS[:3]], 0, Headline.WORTH_A_LOOK),  # falls, none red
+        ([result(Q3, c, split=True, divergence="x") for c in CARDS[:3]], 0, Headline.WORTH_A_LOOK),
+        ([result(Q3, CARDS[0])], 3, Headline.WORTH_A_LOOK),  # overdue items alone
     ],
 )
 def test_the_headline_follows_the_weighted_reasons(latest, overdue, headline):
@@ -137,6 +142,17 @@ def test_the_queue_sorts_by_headline_then_the_usual_order_and_never_by_weight():
     ]
 
 
-def test_a_squad_without_a_finished_round_is_doing_fine_with_no_reasons():
+def test_a_squad_without_a_finished_round_is_worth_a_look():
     entry = squad_reasons(SQUAD, [], {}, 0)
-    assert entry.reasons == [] and entry.headline is Headline.FINE
+    assert [r.text for r in entry.reasons] == ["No finished round yet"]
+    assert entry.headline is Headline.WORTH_A_LOOK
+
+
+def test_below_the_minimum_the_queue_says_fewer_than_k_and_tells_no_light():
+    entry = entry_for([result(Q3, CARDS[0], "red", ballots=2, members=4)])
+    assert [r.text for r in entry.reasons] == ["Fewer than 3 of 4 members voted in Q3: nothing can be shown"]
+
+
+def test_overdue_items_count_each():
+    assert entry_for([result(Q3, CARDS[0])], overdue=1).reasons[0].weight == 2
+    assert entry_for([result(Q3, CARDS[0])], overdue=3).reasons[0].weight == 6

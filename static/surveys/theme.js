@@ -6,6 +6,7 @@
     document.documentElement.setAttribute("data-bs-theme", theme || (dark.matches ? "dark" : "light"));
   }
   apply();
+  document.documentElement.classList.remove("no-js");
   dark.addEventListener("change", function () {
     apply();
   });

@@ -36,7 +36,9 @@ def _back_to_card(request: HttpRequest, squad: Squad, action: ActionItem) -> str
     now shows; else to the list of action items."""
     rnd = request.GET.get("round", "")
     if (
-        rnd.isdigit()
+        rnd.isascii()
+        and rnd.isdigit()
+        and len(rnd) <= 12  # a round's id, not any number a database could choke on
         and RoundSquad.objects.filter(round_id=int(rnd), squad=squad, state=RoundSquad.State.CLOSED).exists()
     ):
         url = reverse("surveys:squad", args=[squad.slug])

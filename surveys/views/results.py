@@ -80,10 +80,12 @@ def tribe_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         squads, cards = _squads_of(rnd), round_cards(rnd)
         # Squad names link only for those who may open the squad's page.
         roles = roles_of(request)
-        if request.user.is_staff or tribe.pk in roles.tribe_roles:
-            openable = {s.slug for s in squads}
-        else:
-            openable = {s.slug for s in squads if s.slug in roles.squads}
+        # (A squad that has moved to another tribe since is no longer this tribe's to open.)
+        openable = {
+            s.slug
+            for s in squads
+            if request.user.is_staff or s.tribe_id in roles.tribe_roles or s.slug in roles.squads
+        }
         # One squad at a time (?squad=<slug>): the card column, that squad and the tribe column.
         focus = request.GET.get("squad")
         all_squads = squads

@@ -85,6 +85,7 @@ def home(request: HttpRequest) -> HttpResponse:
     ctx = {
         "checks": checks,
         "supported": supported_rounds(roles),
+        "min_responses": settings.HEALTHCHECK_MIN_RESPONSES,
         "memberships": sorted(squads, key=lambda s: s.name),
         "coached": sorted(
             (squad for squad, kinds in roles.squads.values() if SquadRole.Role.COACH in kinds),
@@ -169,7 +170,7 @@ def ballot_page(
         "colour_hints": {str(colour): hint for colour, hint in COLOUR_HINTS.items()},
         "comment_max_length": COMMENT_MAX_LENGTH,
     }
-    if ctx["saved"]:
+    if ctx["saved"] and ctx["answered"]:
         # A guest who has just saved sees that they are done, not the whole form again.
         return render(request, "surveys/guest_saved.html", ctx)
     return render(request, "surveys/vote.html", ctx, status=http_status)

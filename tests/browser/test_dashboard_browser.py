@@ -36,3 +36,28 @@ def test_the_lead_reads_the_tribe_dashboard(demo, live_server, page, sign_in):
     page.wait_for_selector(".result-card")
     assert page.locator(".result-card").count() == 11
     assert axe_violations(page) == []
+
+
+def test_on_a_phone_only_the_matrix_scrolls_sideways_and_the_menu_works_without_script(
+    demo, live_server, browser, page, sign_in
+):
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in("lead")
+    page.goto(f"{live_server.url}/tribes/payments/")
+    page.wait_for_selector("table.matrix")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the page stays put
+    page.locator(".table-responsive").evaluate("element => { element.scrollLeft = 300 }")
+    card = page.locator("table.matrix tbody th").first.bounding_box()
+    assert 0 <= card["x"] < 20  # the card column stays in view
+    page.get_by_role("button", name="Menu").click()
+    page.get_by_role("link", name="Support queue").click()
+    page.wait_for_selector("h1:has-text('Support queue')")
+
+    # Without JavaScript the navigation is simply open.
+    plain = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844})
+    plain.add_cookies(page.context.cookies())
+    other = plain.new_page()
+    other.goto(f"{live_server.url}/tribes/payments/")
+    assert other.get_by_role("link", name="Support queue").is_visible()
+    assert not other.get_by_role("button", name="Menu").is_visible()
+    plain.close()
