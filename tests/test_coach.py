@@ -210,3 +210,22 @@ def test_the_radar_draws_the_tribe_median_of_at_least_three_squads_and_names_non
     assert median["r"][:2] == [1.0, None]  # the middle of 0, 1 and 2; one squad alone is no median
     html = response.content.decode()
     assert "Fraud" not in html and "Ledger" not in html  # no other squad is named
+
+
+def test_the_queue_reads_a_fixed_number_of_queries_however_long_the_history(
+    client, lead, tribe, squad, cards
+):
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("surveys:coach-queue")).status_code == 200
+        return len(queries)
+
+    client.force_login(lead)
+    for n, days_ago in enumerate((300, 200, 100)):
+        rnd = make_past_round(tribe, f"Q{n}", days_ago=days_ago)
+        cast(rnd, squad, cards[0], "rrr")
+        rnd.close()
+        if n == 0:
+            first = count()
+    assert count() == first
+    assert "Red two rounds running on 1 card" in client.get(reverse("surveys:coach-queue")).content.decode()

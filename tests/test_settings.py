@@ -67,6 +67,9 @@ def test_production_needs_its_own_strong_ballot_secret(ballot_secret, message):
         ("LIGHT_GREEN_AT", "high", "LIGHT_GREEN_AT must be a number"),
         ("LIGHT_RED_BELOW", "1.8", "LIGHT_RED_BELOW must not be above LIGHT_GREEN_AT"),
         ("TIME_ZONE", "Mars/Olympus", "TIME_ZONE 'Mars/Olympus' is not a known time zone"),
+        ("SYSTEMIC_MIN_SQUADS", "1", "SYSTEMIC_MIN_SQUADS must be at least 2"),
+        ("SYSTEMIC_RED_SHARE", "0", "SYSTEMIC_RED_SHARE and SYSTEMIC_TROUBLED_SHARE must be above 0"),
+        ("SYSTEMIC_TROUBLED_SHARE", "1.5", "SYSTEMIC_RED_SHARE and SYSTEMIC_TROUBLED_SHARE must be above 0"),
         ("DATABASE_URL", "mysql://db/x", "DATABASE_URL must start with sqlite:// or postgres://"),
     ],
 )

@@ -6,7 +6,7 @@ import statistics
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.functional import SimpleLazyObject
@@ -187,24 +187,26 @@ def coach_queue(request: HttpRequest) -> HttpResponse:
     if not coached and not roles.tribe_roles:
         raise Http404("Only coaches and leads have a support queue")
     tribes = {tribe.pk: tribe for tribe in roles.tribes.values()}
+    # Each squad with its last two finished rounds, newest first, in the same query.
+    finished_parts = RoundSquad.objects.filter(squad=OuterRef("pk"), state=RoundSquad.State.CLOSED).order_by(
+        "-round__opens_at"
+    )
     squads = list(
-        Squad.objects.filter(Q(pk__in=coached) | Q(tribe_id__in=list(roles.tribe_roles))).only(
-            "id", "name", "slug", "position", "tribe_id"
+        Squad.objects.filter(Q(pk__in=coached) | Q(tribe_id__in=list(roles.tribe_roles)))
+        .only("id", "name", "slug", "position", "tribe_id")
+        .annotate(
+            latest_id=Subquery(finished_parts.values("round_id")[:1]),
+            previous_id=Subquery(finished_parts.values("round_id")[1:2]),
         )
     )
     for squad in squads:
         squad.tribe = tribes[squad.tribe_id]
     squads.sort(key=lambda s: (s.tribe.name, s.position, s.name))
-    # Each squad's last two finished rounds, newest first.
-    finished: dict[int, list[Round]] = {}
-    for part in (
-        RoundSquad.objects.filter(squad__in=squads, state=RoundSquad.State.CLOSED)
-        .select_related("round")
-        .order_by("squad_id", "-round__opens_at")
-    ):
-        kept = finished.setdefault(part.squad_id, [])
-        if len(kept) < 2:
-            kept.append(part.round)
+    ids = {pk for s in squads for pk in (s.latest_id, s.previous_id) if pk}
+    rounds = {r.pk: r for r in Round.objects.filter(pk__in=ids)}
+    finished = {
+        s.pk: [rounds[pk] for pk in (s.latest_id, s.previous_id) if pk] for s in squads if s.latest_id
+    }
     wanted = {(squad_id, rnd.pk) for squad_id, rounds in finished.items() for rnd in rounds}
     results = [
         result
