@@ -5,10 +5,12 @@ BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 # The chart library, bundled from npm's plotly.js with only the traces the pages draw.
 CHARTS := build/plotly-custom.min.js
+# The compiled translations, one per language in locale/ (English is the source and needs none).
+MO := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
 
-.PHONY: run test lint format lock clean serve soak bench
+.PHONY: run test lint format lock clean serve soak bench messages
 
-run: $(VENV)/.base $(CHARTS)
+run: $(VENV)/.base $(CHARTS) $(MO)
 	$(MANAGE) migrate --noinput
 	$(MANAGE) seed_demo --if-empty
 	@echo ""
@@ -19,7 +21,7 @@ run: $(VENV)/.base $(CHARTS)
 	$(MANAGE) tick --loop & tick=$$!; trap 'kill $$tick 2>/dev/null' EXIT INT TERM; \
 	  $(MANAGE) runserver 127.0.0.1:8000
 
-test: $(VENV)/.dev $(CHARTS)
+test: $(VENV)/.dev $(CHARTS) $(MO)
 	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
@@ -50,6 +52,15 @@ node_modules/.package-lock.json: package-lock.json package.json
 $(CHARTS): node_modules/.package-lock.json frontend/build.mjs frontend/charts-entry.js
 	node frontend/build.mjs
 
+# Translations are compiled with polib, so that running the app needs no GNU gettext.
+locale/%/LC_MESSAGES/django.mo: locale/%/LC_MESSAGES/django.po $(VENV)/.base
+	$(BIN)/python -c 'import polib, sys; polib.pofile(sys.argv[1]).save_as_mofile(sys.argv[2])' $< $@
+
+# Bring every catalogue up to date with the source strings (needs GNU gettext: apt-get install gettext).
+# CI fails when this would change a committed catalogue. LANGUAGE=xx starts or updates one language.
+messages: $(VENV)/.base
+	$(MANAGE) update_catalogues $(if $(LANGUAGE),--locale $(LANGUAGE))
+
 # Re-pin every Python dependency (with its own dependencies) from pyproject.toml.
 lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
@@ -70,7 +81,7 @@ clean:
 # uses DATABASE_URL (SQLite by default). HTTPS=false serves plain HTTP, for trying it locally.
 SERVE_BIND ?= 127.0.0.1:8000
 SERVE_WORKERS ?= 3
-serve: $(VENV)/.base $(CHARTS)
+serve: $(VENV)/.base $(CHARTS) $(MO)
 	DEBUG=false $(MANAGE) collectstatic --noinput --verbosity 0
 	DEBUG=false $(MANAGE) migrate --noinput
 	DEBUG=false $(BIN)/gunicorn healthcheck.wsgi --bind $(SERVE_BIND) --workers $(SERVE_WORKERS) \
@@ -78,10 +89,10 @@ serve: $(VENV)/.base $(CHARTS)
 
 # Fault and load test: voters against `make serve`, on PostgreSQL while it restarts, then on SQLite.
 SOAK_SQLITE_URL ?= sqlite:///soak.sqlite3
-soak: $(VENV)/.dev $(CHARTS)
+soak: $(VENV)/.dev $(CHARTS) $(MO)
 	$(BIN)/python tests/load/soak.py
 	SOAK_DATABASE_URL=$(SOAK_SQLITE_URL) SOAK_SECONDS=30 $(BIN)/python tests/load/soak.py
 
 # Benchmark on PostgreSQL (BENCH_DATABASE_URL) and Redis (REDIS_URL); BENCH_QUICK=1 for a short run.
-bench: $(VENV)/.dev $(CHARTS)
+bench: $(VENV)/.dev $(CHARTS) $(MO)
 	BENCH_QUICK=$(BENCH_QUICK) $(BIN)/python tests/load/bench.py

@@ -9,5 +9,7 @@ Plotly.register([
   require("plotly.js/lib/heatmap"),
   require("plotly.js/lib/scatterpolar"),
 ]);
+// Plotly's own words (its English is built in) for each language of the app but English.
+Plotly.register(require("plotly.js/lib/locales/sv"));
 
 module.exports = Plotly;

@@ -164,6 +164,9 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "healthcheck.middleware.csp_nonce_everywhere",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the one a person chose (kept in the session from their profile, or in a
+    # cookie before sign-in), else the browser's Accept-Language.
+    "healthcheck.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -188,6 +191,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
                 "surveys.context_processors.navigation",
             ],
         },
@@ -371,7 +375,14 @@ SOCIALACCOUNT_PROVIDERS = {
     "saml": {"APPS": saml_apps(envlist("SAML_PROVIDERS", ""))},
 }
 
+# English is the source language; every other one has a catalogue under locale/ (see the README).
 LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("sv", "Svenska")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates as each language writes them (healthcheck/formats/<language>/formats.py), before Django's own.
+FORMAT_MODULE_PATH = ["healthcheck.formats"]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 try:
     zoneinfo.ZoneInfo(TIME_ZONE)
@@ -409,7 +420,7 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 HTTPS = envbool("HTTPS", "false" if DEBUG else "true")
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = HTTPS
 if HTTPS:
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 from django.utils.http import base36_to_int, int_to_base36
+from django.utils.translation import gettext_lazy as _
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -39,7 +40,7 @@ def axes_username(request: HttpRequest, credentials: dict | None) -> str:
 class SignInForm(LoginForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["login"].label = "Username or email"
+        self.fields["login"].label = _("Username or email")
         self.fields["login"].widget.attrs.pop("placeholder", None)
         self.fields["password"].widget.attrs.pop("placeholder", None)
         self.fields["password"].help_text = ""  # the page links to the reset itself
@@ -59,7 +60,7 @@ class InvitationTokens(PasswordResetTokenGenerator):
         if not (user and token):
             return False
         try:
-            stamp_b36, _ = token.split("-")
+            stamp_b36, _hash = token.split("-")
             stamp = base36_to_int(stamp_b36)
         except ValueError:
             return False

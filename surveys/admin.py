@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from .audit import audit
 from .models import (
@@ -146,22 +147,22 @@ def _transition(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset, ve
         modeladmin.message_user(request, f"{rnd.title}: {rnd.get_state_display().lower()}.", messages.SUCCESS)
 
 
-@admin.action(description="Schedule the chosen drafts")
+@admin.action(description=_("Schedule the chosen drafts"))
 def schedule_rounds(modeladmin, request, queryset) -> None:
     _transition(modeladmin, request, queryset, "schedule", AuditEvent.Action.ROUND_SCHEDULED)
 
 
-@admin.action(description="Open the chosen rounds now")
+@admin.action(description=_("Open the chosen rounds now"))
 def open_rounds(modeladmin, request, queryset) -> None:
     _transition(modeladmin, request, queryset, "open", AuditEvent.Action.ROUND_OPENED)
 
 
-@admin.action(description="Close the chosen rounds now")
+@admin.action(description=_("Close the chosen rounds now"))
 def close_rounds(modeladmin, request, queryset) -> None:
     _transition(modeladmin, request, queryset, "close", AuditEvent.Action.ROUND_CLOSED)
 
 
-@admin.action(description="Cancel the chosen rounds")
+@admin.action(description=_("Cancel the chosen rounds"))
 def cancel_rounds(modeladmin, request, queryset) -> None:
     _transition(modeladmin, request, queryset, "cancel", AuditEvent.Action.ROUND_CANCELLED)
 

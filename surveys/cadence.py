@@ -11,20 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 
 @dataclass(frozen=True)
@@ -74,9 +62,9 @@ def opening(plan: Plan, day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
 
 
 def title_for(plan: Plan, day: date) -> str:
-    """A clear title: "2027 Q1", "March 2027", or "Week of 5 Mar 2027"."""
+    """A clear title in the active language: "2027 Q1", "March 2027", or "Week of 5 Mar 2027"."""
     if plan.every == "quarterly":
-        return f"{day.year} Q{(day.month - 1) // 3 + 1}"
+        return _("%(year)s Q%(quarter)s") % {"year": day.year, "quarter": (day.month - 1) // 3 + 1}
     if plan.every == "monthly":
-        return f"{MONTHS[day.month - 1]} {day.year}"
-    return f"Week of {day.day} {MONTHS[day.month - 1][:3]} {day.year}"
+        return date_format(day, "F Y")
+    return _("Week of %(day)s") % {"day": date_format(day, "DATE_FORMAT")}

@@ -10,9 +10,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.formats import get_format, number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
+
 LIGHT_COLOURS = {"green": "#146c43", "yellow": "#ffc107", "red": "#b02a37"}
 LIGHT_CODES = {"red": 0, "yellow": 1, "green": 2}
-TREND_WORDS = {"up": "improving", "flat": "stable", "down": "getting worse", None: "not given"}
+TREND_WORDS = {
+    "up": pgettext_lazy("trend", "improving"),
+    "flat": pgettext_lazy("trend", "stable"),
+    "down": pgettext_lazy("trend", "getting worse"),
+    None: gettext_lazy("not given"),
+}
+LIGHT_WORDS = {"green": gettext_lazy("green"), "yellow": gettext_lazy("yellow"), "red": gettext_lazy("red")}
 NO_RESULT = "\u2013"  # an en dash marks a cell with no result to show
 FONT = {"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12, "color": "#212529"}
 
@@ -36,12 +46,22 @@ def _layout(**extra) -> dict:
         "margin": {"l": 48, "r": 16, "t": 16, "b": 40},
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
+        # The decimal and thousands separators of the reader's language ("," and a space in Swedish).
+        "separators": get_format("DECIMAL_SEPARATOR") + get_format("THOUSAND_SEPARATOR"),
         **extra,
     }
 
 
 def _hover(point: Point) -> list:
-    return [point.light or "not enough votes", point.voters, TREND_WORDS.get(point.trend, "not given")]
+    return [_light(point.light), point.voters, str(TREND_WORDS.get(point.trend, TREND_WORDS[None]))]
+
+
+def _light(light: str | None) -> str:
+    return str(LIGHT_WORDS[light]) if light in LIGHT_WORDS else _("not enough votes")
+
+
+def _score(score: float) -> str:
+    return number_format(score, 2)
 
 
 def _round_axis(rounds: list[str]) -> dict:
@@ -90,7 +110,7 @@ def radar(
             "name": name,
             "mode": "lines+markers",
             "connectgaps": False,
-            "hovertemplate": "%{theta}: score %{r:.2f}<extra>" + name + "</extra>",
+            "hovertemplate": _("%{theta}: score %{r:.2f}") + "<extra>" + name + "</extra>",
             **style,
         }
 
@@ -126,13 +146,13 @@ def participation_bars(rounds: list[str], ballots: list[int | None], members: li
         "y": shares,
         "customdata": [[NO_RESULT if b is None else b, m] for b, m in zip(ballots, members, strict=True)],
         "marker": {"color": "#3d5a80"},
-        "name": "Participation",
-        "hovertemplate": "%{x}: %{y}% (%{customdata[0]} of %{customdata[1]} voted)<extra></extra>",
+        "name": _("Participation"),
+        "hovertemplate": _("%{x}: %{y}% (%{customdata[0]} of %{customdata[1]} voted)") + "<extra></extra>",
     }
     layout = _layout(
         height=240,
         xaxis=_round_axis(rounds),
-        yaxis={"range": [0, 100], "title": {"text": "Voted (%)"}, "ticksuffix": "%"},
+        yaxis={"range": [0, 100], "title": {"text": _("Voted (%)")}, "ticksuffix": "%"},
         showlegend=False,
     )
     return {"data": [bar], "layout": layout}
@@ -147,9 +167,11 @@ def light_heatmap(rounds: list[str], cards: list[str], cells: dict[tuple[str, st
             point = cells.get((card, rnd))
             light = point.light if point else None
             row_z.append(LIGHT_CODES.get(light) if light else None)
-            row_text.append(light or NO_RESULT)
-            score = f"{point.score:.2f}" if point and point.score is not None else NO_RESULT
-            row_custom.append([*(_hover(point) if point else ["no result", 0, "not given"]), score])
+            row_text.append(str(LIGHT_WORDS[light]) if light in LIGHT_WORDS else NO_RESULT)
+            score = _score(point.score) if point and point.score is not None else NO_RESULT
+            row_custom.append(
+                [*(_hover(point) if point else [_("no result"), 0, str(TREND_WORDS[None])]), score]
+            )
         z.append(row_z)
         text.append(row_text)
         custom.append(row_custom)
@@ -177,8 +199,11 @@ def light_heatmap(rounds: list[str], cards: list[str], cells: dict[tuple[str, st
         "xgap": 2,
         "ygap": 2,
         "hoverongaps": True,
-        "hovertemplate": "<b>%{y}</b>, %{x}<br>score %{customdata[3]} · light %{customdata[0]}<br>"
-        "n %{customdata[1]} · voted trend %{customdata[2]}<extra></extra>",
+        "hovertemplate": _(
+            "<b>%{y}</b>, %{x}<br>score %{customdata[3]} · light %{customdata[0]}<br>"
+            "n %{customdata[1]} · voted trend %{customdata[2]}"
+        )
+        + "<extra></extra>",
     }
     layout = _layout(
         height=max(220, 34 * len(cards) + 80),
@@ -231,15 +256,18 @@ def sparkline(points: list[Point], *, green_at: float = 1.5, red_below: float = 
             run = []
             continue
         run.append(f"{x},{y(point.score)}")
-        label = f"{point.round}: {point.light}, score {point.score:.2f}, {point.voters} answers"
+        label = _("%(round)s: %(light)s, score %(score)s, %(voters)s answers") % {
+            "round": point.round,
+            "light": _light(point.light),
+            "score": _score(point.score),
+            "voters": point.voters,
+        }
         dots.append(Dot(x, y(point.score), point.light or "none", label))
     if run:
         lines.append(" ".join(run))
     edges = [("green", 2, green_at), ("yellow", green_at, red_below), ("red", red_below, 0)]
     bands = [(light, y(top), round(y(bottom) - y(top), 1)) for light, top, bottom in edges]
-    text = ", ".join(
-        f"{p.round} {'not enough votes' if p.score is None else format(p.score, '.2f')}" for p in points
-    )
+    text = ", ".join(f"{p.round} {_light(None) if p.score is None else _score(p.score)}" for p in points)
     return Sparkline(
         width=SPARK_WIDTH,
         height=SPARK_HEIGHT,

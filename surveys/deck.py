@@ -1,7 +1,8 @@
 """The default deck of health cards, in this project's own words.
 
-The first migration loads it, and new tribes start from a copy of it. Keep the names
-stable: they identify the cards of the default deck in existing databases.
+The migrations load it, in English and in Swedish, and a new tribe starts from a copy of it in
+the tribe's language. Keep the names stable: they identify the cards of the default deck in
+existing databases.
 """
 
 from __future__ import annotations
@@ -63,3 +64,65 @@ DEFAULT_DECK: list[dict[str, str]] = [
         "crappy": "We are individuals who happen to sit together, each with their own tasks.",
     },
 ]
+
+# The same deck in Swedish, card for card: a tribe whose language is Swedish starts from it.
+DEFAULT_DECK_SV: list[dict[str, str]] = [
+    {
+        "name": "Lätt att släppa",
+        "awesome": "Att få ut en ändring till användarna är vardag: litet, snabbt och lugnt.",
+        "crappy": "Varje release är en stor händelse som kostar dagar, risker och mycket nerver.",
+    },
+    {
+        "name": "Passande arbetssätt",
+        "awesome": "Vårt sätt att arbeta passar oss, och vi ändrar det så fort det slutar passa.",
+        "crappy": "Vår process står i vägen, och vi följer den för att vi blivit tillsagda.",
+    },
+    {
+        "name": "Teknisk kvalitet",
+        "awesome": "Vår kod är ett nöje att ändra; skulden är liten och vi betalar av den.",
+        "crappy": "Koden slår tillbaka; varje ändring förstör något någon annanstans.",
+    },
+    {
+        "name": "Värde",
+        "awesome": "Vi levererar sådant som betyder något för dem som använder det, och vi märker det.",
+        "crappy": "Vi har fullt upp, men vi tvivlar på att någon skulle märka om vårt arbete försvann.",
+    },
+    {
+        "name": "Fart",
+        "awesome": "Arbetet flyter: vi blir klara snabbt och väntar sällan på någon.",
+        "crappy": "Allt drar ut på tiden; vi är alltid blockerade, avbrutna eller väntar.",
+    },
+    {
+        "name": "Uppdrag",
+        "awesome": "Vi vet varför vi finns här, och målet är något vi bryr oss om.",
+        "crappy": "Vi har ingen aning om vart vi är på väg eller varför det skulle spela roll.",
+    },
+    {
+        "name": "Kul",
+        "awesome": "Vi tycker om att gå till jobbet och att arbeta tillsammans; här finns energi.",
+        "crappy": "Jobbet är ett slit och stämningen är platt.",
+    },
+    {
+        "name": "Lärande",
+        "awesome": "Vi lär oss något nytt hela tiden och har utrymme att experimentera.",
+        "crappy": "Det finns aldrig tid att lära sig; vi gör samma saker varje vecka.",
+    },
+    {
+        "name": "Stöd",
+        "awesome": "När vi ber om hjälp får vi den, snabbt och med god vilja.",
+        "crappy": "Vi är utlämnade åt oss själva; att be om hjälp leder ingenstans.",
+    },
+    {
+        "name": "Bönder eller spelare",
+        "awesome": "Vi formar vårt eget arbete och bestämmer hur vi når våra mål.",
+        "crappy": "Besluten fattas någon annanstans och lämnas över till oss att genomföra.",
+    },
+    {
+        "name": "Lagarbete",
+        "awesome": "Vi är ett riktigt team: vi hjälper varandra och delar på bördan.",
+        "crappy": "Vi är individer som råkar sitta ihop, var och en med sina egna uppgifter.",
+    },
+]
+
+# The default deck in each language of settings.LANGUAGES.
+DEFAULT_DECKS: dict[str, list[dict[str, str]]] = {"en": DEFAULT_DECK, "sv": DEFAULT_DECK_SV}

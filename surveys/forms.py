@@ -8,6 +8,9 @@ from datetime import date
 from django import forms
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .models import (
     COMMENT_MAX_LENGTH,
@@ -32,9 +35,9 @@ from .services import AnswerInput
 CARD_FIELD = re.compile(r"^card-(?P<card_id>[^-]+)-(?P<part>[a-z]+)$")
 
 COLOUR_HINTS = {
-    Colour.GREEN: "Happy with this",
-    Colour.YELLOW: "Some problems",
-    Colour.RED: "Needs support",
+    Colour.GREEN: _("Happy with this"),
+    Colour.YELLOW: _("Some problems"),
+    Colour.RED: _("Needs support"),
 }
 
 
@@ -70,29 +73,32 @@ class BallotForm(forms.Form):
         for card in self.cards:
             prefix = f"card-{card.pk}"
             self.fields[f"{prefix}-colour"] = forms.ChoiceField(
-                label="How is it?",
+                label=_("How is it?"),
                 choices=Colour.choices,
                 required=False,
                 widget=forms.RadioSelect,
-                error_messages={"invalid_choice": "Choose green, yellow or red."},
+                error_messages={"invalid_choice": _("Choose green, yellow or red.")},
             )
             self.fields[f"{prefix}-trend"] = forms.ChoiceField(
-                label="Where is it heading?",
+                label=_("Where is it heading?"),
                 choices=Trend.choices,
                 required=False,
                 widget=forms.RadioSelect,
-                error_messages={"invalid_choice": "Choose improving, stable or getting worse."},
+                error_messages={"invalid_choice": _("Choose improving, stable or getting worse.")},
             )
             self.fields[f"{prefix}-comment"] = forms.CharField(
-                label="Comment (optional, anonymous)",
+                label=_("Comment (optional, anonymous)"),
                 required=False,
                 max_length=COMMENT_MAX_LENGTH,
                 widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
                 error_messages={
-                    "max_length": f"Keep the comment to {COMMENT_MAX_LENGTH:,} characters "
-                    "(it has %(show_value)d).",
-                    "null_characters_not_allowed": "The comment holds a hidden NUL character; "
-                    "remove it and save again.",
+                    # {limit} is filled in here, with the language's digit grouping; Django fills in the rest.
+                    "max_length": gettext(
+                        "Keep the comment to {limit} characters (it has %(show_value)d)."
+                    ).replace("{limit}", number_format(COMMENT_MAX_LENGTH, force_grouping=True)),
+                    "null_characters_not_allowed": _(
+                        "The comment holds a hidden NUL character; remove it and save again."
+                    ),
                 },
             )
 
@@ -117,13 +123,17 @@ class BallotForm(forms.Form):
             match = CARD_FIELD.match(key)
             if match and match["card_id"] not in known:
                 raise forms.ValidationError(
-                    "This ballot names a card that is not part of this health check. "
-                    "Reload the page and try again; nothing was saved.",
+                    _(
+                        "This ballot names a card that is not part of this health check. "
+                        "Reload the page and try again; nothing was saved."
+                    ),
                     code="unknown_card",
                 )
             if match and hasattr(self.data, "getlist") and len(self.data.getlist(key)) > 1:
                 raise forms.ValidationError(
-                    "This ballot gives one card two answers. Reload the page and try again; nothing was saved.",
+                    _(
+                        "This ballot gives one card two answers. Reload the page and try again; nothing was saved."
+                    ),
                     code="repeated",
                 )
         for card in self.cards:
@@ -131,9 +141,11 @@ class BallotForm(forms.Form):
             has_colour = bool(cleaned.get(f"{prefix}-colour"))
             extras = cleaned.get(f"{prefix}-trend") or cleaned.get(f"{prefix}-comment", "").strip()
             if extras and not has_colour and f"{prefix}-colour" not in self.errors:
-                self.add_error(f"{prefix}-colour", "Choose a colour to save your trend and comment.")
+                self.add_error(f"{prefix}-colour", _("Choose a colour to save your trend and comment."))
         if not self.errors and not any(cleaned.get(f"card-{c.pk}-colour") for c in self.cards):
-            raise forms.ValidationError("Choose a colour for at least one card before saving.", code="empty")
+            raise forms.ValidationError(
+                _("Choose a colour for at least one card before saving."), code="empty"
+            )
         return cleaned
 
     def answer_inputs(self) -> list[AnswerInput]:
@@ -165,7 +177,7 @@ class ActionItemForm(forms.ModelForm):
     class Meta:
         model = ActionItem
         fields = ["card", "title", "owner", "due_date"]
-        labels = {"card": "Health card", "title": "What will we do?", "owner": "Owner (optional)"}
+        labels = {"card": _("Health card"), "title": _("What will we do?"), "owner": _("Owner (optional)")}
         widgets = {"due_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 
     def __init__(self, *args, cards, people, **kwargs) -> None:
@@ -173,18 +185,20 @@ class ActionItemForm(forms.ModelForm):
         if self.instance.card_id is not None:  # an action keeps its card, even one retired since
             cards = (cards | HealthCard.objects.filter(pk=self.instance.card_id)).distinct()
         self.fields["card"].queryset = cards
-        self.fields["card"].error_messages["invalid_choice"] = "Choose one of this squad's health cards."
+        self.fields["card"].error_messages["invalid_choice"] = _("Choose one of this squad's health cards.")
         self.fields["owner"].queryset = people
-        self.fields["owner"].error_messages["invalid_choice"] = "Choose someone from this squad, or nobody."
+        self.fields["owner"].error_messages["invalid_choice"] = _(
+            "Choose someone from this squad, or nobody."
+        )
         self.fields["owner"].label_from_instance = lambda user: user.get_full_name() or user.get_username()
-        self.fields["title"].error_messages["required"] = "Give the action a title."
-        self.fields["due_date"].label = "Due date (optional)"
+        self.fields["title"].error_messages["required"] = _("Give the action a title.")
+        self.fields["due_date"].label = _("Due date (optional)")
 
     def clean_due_date(self) -> date | None:
         due = self.cleaned_data.get("due_date")
         creating = self.instance.pk is None
         if due and (creating or due != self.instance.due_date) and due < timezone.localdate():
-            raise forms.ValidationError("The due date cannot be in the past.")
+            raise forms.ValidationError(_("The due date cannot be in the past."))
         return due
 
 
@@ -195,16 +209,21 @@ class RoundForm(forms.Form):
     """Create or change a round: its title, when it opens and closes, and the cards it asks."""
 
     title = forms.CharField(
-        max_length=80, error_messages={"required": "Give the round a title, such as 2026 Q4."}
+        label=_("Title"),
+        max_length=80,
+        error_messages={"required": _("Give the round a title, such as 2026 Q4.")},
     )
-    opens_at = forms.DateTimeField(label="Opens", widget=DATETIME_WIDGET)
-    closes_at = forms.DateTimeField(label="Closes", widget=DATETIME_WIDGET)
+    opens_at = forms.DateTimeField(label=_("Opens"), widget=DATETIME_WIDGET)
+    closes_at = forms.DateTimeField(label=_("Closes"), widget=DATETIME_WIDGET)
     cards = forms.ModelMultipleChoiceField(
+        label=_("Cards"),
         queryset=HealthCard.objects.none(),
         widget=forms.CheckboxSelectMultiple,
         error_messages={
-            "required": "Choose at least one card.",
-            "invalid_choice": "A chosen card is not in the deck any more; reload the page and choose again.",
+            "required": _("Choose at least one card."),
+            "invalid_choice": _(
+                "A chosen card is not in the deck any more; reload the page and choose again."
+            ),
         },
     )
 
@@ -214,8 +233,8 @@ class RoundForm(forms.Form):
         if round is not None and round.state == Round.State.OPEN:
             # An open round keeps its opening time; its close can only move later (Round.set_times).
             self.fields["opens_at"].disabled = True
-            self.fields["opens_at"].help_text = "The round is open, so its opening time stays."
-            self.fields["closes_at"].help_text = "Only a later closing time is possible now."
+            self.fields["opens_at"].help_text = _("The round is open, so its opening time stays.")
+            self.fields["closes_at"].help_text = _("Only a later closing time is possible now.")
         chosen = Q(round_cards__round=round) if round is not None else Q(pk__in=[])
         self.fields["cards"].queryset = (
             HealthCard.objects.filter(Q(tribe=tribe, retired=False) | chosen)
@@ -230,7 +249,7 @@ class RoundForm(forms.Form):
         opens_at, closes_at, title = cleaned.get("opens_at"), cleaned.get("closes_at"), cleaned.get("title")
         if opens_at and closes_at:
             if closes_at <= opens_at:
-                self.add_error("closes_at", "The closing time must be after the opening time.")
+                self.add_error("closes_at", _("The closing time must be after the opening time."))
             else:
                 clash = (
                     Round.objects.overlapping(tribe_id=self.tribe.pk, opens_at=opens_at, closes_at=closes_at)
@@ -240,8 +259,16 @@ class RoundForm(forms.Form):
                 if clash is not None:
                     self.add_error(
                         None,
-                        f"{self.tribe.name} already has {clash.title} from {local_time(clash.opens_at)} "
-                        f"to {local_time(clash.closes_at)}; rounds of a tribe must not overlap.",
+                        _(
+                            "%(tribe)s already has %(round)s from %(opens)s to %(closes)s; "
+                            "rounds of a tribe must not overlap."
+                        )
+                        % {
+                            "tribe": self.tribe.name,
+                            "round": clash.title,
+                            "opens": local_time(clash.opens_at),
+                            "closes": local_time(clash.closes_at),
+                        },
                     )
         if (
             title
@@ -249,12 +276,16 @@ class RoundForm(forms.Form):
             .exclude(pk=getattr(self.round, "pk", None))
             .exists()
         ):
-            self.add_error("title", f"{self.tribe.name} already has a round called {title}.")
+            self.add_error(
+                "title",
+                _("%(tribe)s already has a round called %(title)s.")
+                % {"tribe": self.tribe.name, "title": title},
+            )
         return cleaned
 
 
 class ExtendForm(forms.Form):
-    closes_at = forms.DateTimeField(label="New closing time", widget=DATETIME_WIDGET)
+    closes_at = forms.DateTimeField(label=_("New closing time"), widget=DATETIME_WIDGET)
 
 
 class CadenceForm(forms.ModelForm):
@@ -263,6 +294,7 @@ class CadenceForm(forms.ModelForm):
     class Meta:
         model = Cadence
         fields = ["every", "weeks", "anchor", "weekday", "at", "open_days", "cards"]
+        labels = {"every": _("Every"), "weekday": _("Weekday"), "cards": _("Cards")}
         widgets = {
             "every": forms.RadioSelect,
             "at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
@@ -270,11 +302,15 @@ class CadenceForm(forms.ModelForm):
             "cards": forms.CheckboxSelectMultiple,
         }
         help_texts = {
-            "weeks": "For every few weeks: how many weeks from one opening to the next.",
-            "anchor": "For every few weeks: the first opening day (moved to the weekday); empty means the next one.",
-            "weekday": "Monthly and quarterly rounds open on the first such weekday of the month or quarter.",
-            "at": "Local time of the installation; it stays the same across daylight-saving changes.",
-            "cards": "None chosen: the tribe's active deck at the time each round is made.",
+            "weeks": _("For every few weeks: how many weeks from one opening to the next."),
+            "anchor": _(
+                "For every few weeks: the first opening day (moved to the weekday); empty means the next one."
+            ),
+            "weekday": _(
+                "Monthly and quarterly rounds open on the first such weekday of the month or quarter."
+            ),
+            "at": _("Local time of the installation; it stays the same across daylight-saving changes."),
+            "cards": _("None chosen: the tribe's active deck at the time each round is made."),
         }
 
     def __init__(self, *args, tribe: Tribe, **kwargs) -> None:
@@ -291,39 +327,44 @@ class CadenceForm(forms.ModelForm):
         cleaned = super().clean()
         every, weeks, days = cleaned.get("every"), cleaned.get("weeks"), cleaned.get("open_days")
         if days is not None and days < 1:
-            self.add_error("open_days", "A round stays open at least one day.")
+            self.add_error("open_days", _("A round stays open at least one day."))
         elif weeks is not None and not 1 <= weeks <= 26:
-            self.add_error("weeks", "Choose between 1 and 26 weeks.")
+            self.add_error("weeks", _("Choose between 1 and 26 weeks."))
         elif every and days is not None and every != Cadence.Every.OFF:
             longest = Cadence(every=every, weeks=weeks or 1).longest_open()
             if not 1 <= days <= longest:
                 self.add_error(
                     "open_days",
-                    f"With this rhythm a round can stay open 1 to {longest} days, so that it closes "
-                    "before the next one opens.",
+                    _(
+                        "With this rhythm a round can stay open 1 to %(longest)s days, so that it closes "
+                        "before the next one opens."
+                    )
+                    % {"longest": longest},
                 )
         return cleaned
 
 
 class ShiftForm(forms.Form):
-    opens_at = forms.DateTimeField(label="New opening time", widget=DATETIME_WIDGET)
+    opens_at = forms.DateTimeField(label=_("New opening time"), widget=DATETIME_WIDGET)
 
     def clean_opens_at(self):
         opens_at = self.cleaned_data["opens_at"]
         if opens_at <= timezone.now():
-            raise forms.ValidationError("Choose an opening time in the future.")
+            raise forms.ValidationError(_("Choose an opening time in the future."))
         return opens_at
 
 
 class ChannelForm(forms.Form):
-    kind = forms.ChoiceField(label="Service", choices=Channel.Kind.choices)
+    kind = forms.ChoiceField(label=_("Service"), choices=Channel.Kind.choices)
     url = forms.URLField(
-        label="Incoming webhook URL",
+        label=_("Incoming webhook URL"),
         max_length=500,
         assume_scheme="https",
-        help_text="Slack: an app's incoming webhook. Teams: a workflow's “post to a channel when a webhook "
-        "request is received”. It is stored encrypted and never shown again in full.",
-        error_messages={"invalid": "That is not a URL: copy the webhook URL again."},
+        help_text=_(
+            "Slack: an app's incoming webhook. Teams: a workflow's “post to a channel when a webhook "
+            "request is received”. It is stored encrypted and never shown again in full."
+        ),
+        error_messages={"invalid": _("That is not a URL: copy the webhook URL again.")},
     )
 
     def __init__(self, *args, tribe: Tribe, **kwargs) -> None:
@@ -340,31 +381,34 @@ class ChannelForm(forms.Form):
         if kind and Channel.objects.filter(tribe=self.tribe, kind=kind).exists():
             self.add_error(
                 "kind",
-                f"{self.tribe.name} has a {Channel.Kind(kind).label} channel already; remove it first.",
+                _("%(tribe)s has a %(kind)s channel already; remove it first.")
+                % {"tribe": self.tribe.name, "kind": Channel.Kind(kind).label},
             )
         return cleaned
 
 
 class ApiKeyForm(forms.Form):
     name = forms.CharField(
-        label="Name",
+        label=_("Name"),
         max_length=100,
-        help_text="What the key is for, so it can be told apart later: “Power BI, tribe report”.",
-        error_messages={"required": "Give the key a name."},
+        help_text=_("What the key is for, so it can be told apart later: “Power BI, tribe report”."),
+        error_messages={"required": _("Give the key a name.")},
     )
     tribe = forms.ModelChoiceField(
-        label="Reads the results of",
+        label=_("Reads the results of"),
         queryset=Tribe.objects.none(),
         error_messages={
-            "required": "Choose the tribe the key reads.",
-            "invalid_choice": "Choose one of the tribes.",
+            "required": _("Choose the tribe the key reads."),
+            "invalid_choice": _("Choose one of the tribes."),
         },
     )
     read_comments = forms.BooleanField(
-        label="Include comments",
+        label=_("Include comments"),
         required=False,
-        help_text="Comments of squads where enough people answered, as on the squad pages. Leave it off "
-        "unless the report needs them.",
+        help_text=_(
+            "Comments of squads where enough people answered, as on the squad pages. Leave it off "
+            "unless the report needs them."
+        ),
     )
 
     def __init__(self, *args, tribes, everything: bool, **kwargs) -> None:
@@ -372,39 +416,39 @@ class ApiKeyForm(forms.Form):
         self.fields["tribe"].queryset = tribes
         if everything:  # staff may make a key that reads every tribe
             self.fields["tribe"].required = False
-            self.fields["tribe"].empty_label = "Every tribe"
+            self.fields["tribe"].empty_label = _("Every tribe")
         else:  # a lead chooses among the tribes they lead, the first chosen already
             self.fields["tribe"].empty_label = None
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
         if not name:
-            raise forms.ValidationError("Give the key a name.")
+            raise forms.ValidationError(_("Give the key a name."))
         return name
 
 
 class PersonAddForm(forms.Form):
     email = forms.EmailField(
-        label="Email",
+        label=_("Email"),
         max_length=254,
         error_messages={
-            "required": "Give the person's email address.",
-            "invalid": "That is not an email address.",
+            "required": _("Give the person's email address."),
+            "invalid": _("That is not an email address."),
         },
     )
     full_name = forms.CharField(
-        label="Full name",
+        label=_("Full name"),
         max_length=300,
         required=False,
-        help_text="For a new account; leave it empty otherwise.",
+        help_text=_("For a new account; leave it empty otherwise."),
     )
     squad = forms.ModelChoiceField(
-        label="Squad",
+        label=_("Squad"),
         queryset=Squad.objects.none(),
         empty_label=None,
-        error_messages={"invalid_choice": "Choose one of the squads."},
+        error_messages={"invalid_choice": _("Choose one of the squads.")},
     )
-    role = forms.ChoiceField(label="As", choices=SquadRole.Role.choices, initial=SquadRole.Role.MEMBER)
+    role = forms.ChoiceField(label=_("As"), choices=SquadRole.Role.choices, initial=SquadRole.Role.MEMBER)
 
     def __init__(self, *args, tribe: Tribe, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -413,13 +457,13 @@ class PersonAddForm(forms.Form):
 
 class SquadNameForm(forms.Form):
     name = forms.CharField(
-        label="Squad name", max_length=100, error_messages={"required": "Give the squad a name."}
+        label=_("Squad name"), max_length=100, error_messages={"required": _("Give the squad a name.")}
     )
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
         if not name:
-            raise forms.ValidationError("Give the squad a name.")
+            raise forms.ValidationError(_("Give the squad a name."))
         return name
 
 
@@ -427,14 +471,15 @@ class CardForm(forms.ModelForm):
     class Meta:
         model = HealthCard
         fields = ["name", "awesome", "crappy"]
+        labels = {"name": _("Name"), "awesome": _("Example of awesome"), "crappy": _("Example of crappy")}
         widgets = {"awesome": forms.Textarea(attrs={"rows": 2}), "crappy": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, tribe: Tribe, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.tribe = tribe
-        self.fields["name"].error_messages["required"] = "Give the card a name."
-        self.fields["awesome"].error_messages["required"] = "Describe what awesome looks like."
-        self.fields["crappy"].error_messages["required"] = "Describe what crappy looks like."
+        self.fields["name"].error_messages["required"] = _("Give the card a name.")
+        self.fields["awesome"].error_messages["required"] = _("Describe what awesome looks like.")
+        self.fields["crappy"].error_messages["required"] = _("Describe what crappy looks like.")
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"]
@@ -443,21 +488,23 @@ class CardForm(forms.ModelForm):
             .exclude(pk=self.instance.pk)
             .exists()
         ):
-            raise forms.ValidationError(f"The deck already has a card called {name}.")
+            raise forms.ValidationError(_("The deck already has a card called %(name)s.") % {"name": name})
         return name
 
 
 class InviteForm(forms.Form):
-    squad = forms.ModelChoiceField(queryset=Squad.objects.none(), empty_label=None)
+    squad = forms.ModelChoiceField(label=_("Squad"), queryset=Squad.objects.none(), empty_label=None)
     kind = forms.ChoiceField(
-        label="Kind of link",
+        label=_("Kind of link"),
         choices=InviteLink.Kind.choices,
         initial=InviteLink.Kind.SIGN_IN,
         widget=forms.RadioSelect,
-        help_text="A sign-in link leads people to sign in and to their own ballot. An open link is for "
-        "squads without accounts: anyone holding it can vote, once per browser, so someone with the link "
-        "could vote more than once, up to the squad's number of members. Results say how many ballots came "
-        "through an open link.",
+        help_text=_(
+            "A sign-in link leads people to sign in and to their own ballot. An open link is for "
+            "squads without accounts: anyone holding it can vote, once per browser, so someone with the link "
+            "could vote more than once, up to the squad's number of members. Results say how many ballots came "
+            "through an open link."
+        ),
     )
 
     def __init__(self, *args, tribe: Tribe, **kwargs) -> None:
@@ -468,15 +515,19 @@ class InviteForm(forms.Form):
 class WorkshopForm(forms.Form):
     """How a squad's workshop runs: the flow, the kind of link people join with, the card timer."""
 
-    flow = forms.ChoiceField(label="How it runs", choices=Workshop.Flow.choices, initial=Workshop.Flow.LIVE)
+    flow = forms.ChoiceField(
+        label=_("How it runs"), choices=Workshop.Flow.choices, initial=Workshop.Flow.LIVE
+    )
     kind = forms.ChoiceField(
-        label="People join with",
+        label=_("People join with"),
         choices=InviteLink.Kind.choices,
         initial=InviteLink.Kind.SIGN_IN,
-        help_text="With an open link, someone holding it could vote more than once (up to the squad's "
-        "number of members); results say how many ballots came through it.",
+        help_text=_(
+            "With an open link, someone holding it could vote more than once (up to the squad's "
+            "number of members); results say how many ballots came through it."
+        ),
     )
-    minutes = forms.IntegerField(label="Minutes per card", min_value=1, max_value=60, initial=5)
+    minutes = forms.IntegerField(label=_("Minutes per card"), min_value=1, max_value=60, initial=5)
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -488,23 +539,23 @@ class WorkshopForm(forms.Form):
 class AgreedCardForm(forms.Form):
     """What the squad agreed for the current card; pre-filled with the majority colour and median trend."""
 
-    colour = forms.ChoiceField(label="Agreed colour", choices=Colour.choices, widget=forms.RadioSelect)
+    colour = forms.ChoiceField(label=_("Agreed colour"), choices=Colour.choices, widget=forms.RadioSelect)
     trend = forms.ChoiceField(
-        label="Agreed trend",
-        choices=[("", "Not agreed"), *Trend.choices],
+        label=_("Agreed trend"),
+        choices=[("", _("Not agreed")), *Trend.choices],
         required=False,
         widget=forms.RadioSelect,
     )
     note = forms.CharField(
-        label="Note (optional)", max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Note (optional)"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
 
 
 class WorkshopActionForm(forms.Form):
-    title = forms.CharField(label="What will we do?", max_length=200)
-    owner = forms.ModelChoiceField(label="Owner (optional)", queryset=None, required=False)
+    title = forms.CharField(label=_("What will we do?"), max_length=200)
+    owner = forms.ModelChoiceField(label=_("Owner (optional)"), queryset=None, required=False)
     due_date = forms.DateField(
-        label="Due date (optional)", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Due date (optional)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
     def __init__(self, *args, squad: Squad, **kwargs) -> None:
@@ -519,5 +570,5 @@ class WorkshopActionForm(forms.Form):
     def clean_due_date(self) -> date | None:
         due = self.cleaned_data.get("due_date")
         if due and due < timezone.localdate():
-            raise forms.ValidationError("The due date cannot be in the past.")
+            raise forms.ValidationError(_("The due date cannot be in the past."))
         return due

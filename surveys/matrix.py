@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from .models import HealthCard, Result, Squad, TribeResult
 
@@ -35,14 +36,19 @@ def systemic_rule() -> dict:
 def _share(value: float) -> str:
     """A share in words where it has a common name (2 of 3 is "two thirds", not 67%)."""
     for words, share in (
-        ("half", 1 / 2),
-        ("two thirds", 2 / 3),
-        ("a third", 1 / 3),
-        ("three quarters", 3 / 4),
+        (_("half"), 1 / 2),
+        (_("two thirds"), 2 / 3),
+        (_("a third"), 1 / 3),
+        (_("three quarters"), 3 / 4),
     ):
         if abs(value - share) < 0.005:
             return words
-    return f"{value:.0%}"
+    return percent(value)
+
+
+def percent(value: float) -> str:
+    """A share as a whole percentage written the reader's way: "67%" in English, "67 %" in Swedish."""
+    return _("%(percent)s%%") % {"percent": round(value * 100)}
 
 
 @dataclass

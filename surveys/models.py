@@ -14,6 +14,9 @@ from django.db.models import Q
 from django.db.models.functions import Length, Lower, Trim
 from django.db.models.lookups import Exact, GreaterThan, LessThanOrEqual
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 COMMENT_MAX_LENGTH = 1000
 
@@ -21,6 +24,16 @@ COMMENT_MAX_LENGTH = 1000
 def not_blank(field: str) -> GreaterThan:
     """A check that the field holds more than spaces."""
     return GreaterThan(Length(Trim(field)), 0)
+
+
+def languages() -> list[tuple[str, str]]:
+    """The languages people can choose, each named in its own language."""
+    return list(settings.LANGUAGES)
+
+
+def language_known(field: str) -> Q:
+    """A check that the field names one of the languages of settings.LANGUAGES."""
+    return Q(**{f"{field}__in": [code for code, _ in settings.LANGUAGES]})
 
 
 def new_secret() -> str:
@@ -34,9 +47,17 @@ def new_salt() -> str:
 class Tribe(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=60, unique=True)
+    # The language its deck starts in (a copy of the default deck in that language) and its
+    # channel messages are written in. Cards themselves keep the language they were written in.
+    language = models.CharField(
+        gettext_lazy("language"), max_length=10, choices=languages, default=settings.LANGUAGE_CODE
+    )
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=language_known("language"), name="tribe_language_known")
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -69,8 +90,8 @@ class SquadRole(models.Model):
     """A person's place in a squad: a member who votes, or a coach who supports it."""
 
     class Role(models.TextChoices):
-        MEMBER = "member", "Squad member"
-        COACH = "coach", "Squad coach"
+        MEMBER = "member", gettext_lazy("Squad member")
+        COACH = "coach", gettext_lazy("Squad coach")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="squad_roles")
     squad = models.ForeignKey(Squad, models.CASCADE, related_name="roles")
@@ -92,8 +113,8 @@ class TribeRole(models.Model):
     """A person who supports a whole tribe: a tribe coach or the tribe lead."""
 
     class Role(models.TextChoices):
-        COACH = "coach", "Tribe coach"
-        LEAD = "lead", "Tribe lead"
+        COACH = "coach", gettext_lazy("Tribe coach")
+        LEAD = "lead", gettext_lazy("Tribe lead")
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="tribe_roles")
     tribe = models.ForeignKey(Tribe, models.CASCADE, related_name="roles")
@@ -110,12 +131,15 @@ class TribeRole(models.Model):
 
 
 class HealthCard(models.Model):
-    """One indicator of the deck. Cards with no tribe form the default deck new tribes copy."""
+    """One indicator of the deck. Cards with no tribe form the default deck new tribes copy, once
+    in each language; a tribe's own cards are in whatever language their words were written in."""
 
     tribe = models.ForeignKey(Tribe, models.CASCADE, related_name="cards", null=True, blank=True)
+    # Of the default deck's cards only: the language of their words.
+    language = models.CharField(max_length=10, choices=languages, default=settings.LANGUAGE_CODE)
     name = models.CharField(max_length=60)
-    awesome = models.CharField("example of awesome", max_length=300)
-    crappy = models.CharField("example of crappy", max_length=300)
+    awesome = models.CharField(gettext_lazy("example of awesome"), max_length=300)
+    crappy = models.CharField(gettext_lazy("example of crappy"), max_length=300)
     position = models.PositiveSmallIntegerField(default=0)
     # A card that has answers is retired, never deleted, so history stays readable.
     retired = models.BooleanField(default=False)
@@ -126,8 +150,9 @@ class HealthCard(models.Model):
             # "Speed" and "speed" are the same card to people, so to the database too.
             models.UniqueConstraint(Lower("name"), "tribe", name="card_name_unique_in_tribe"),
             models.UniqueConstraint(
-                Lower("name"), condition=Q(tribe=None), name="card_name_unique_in_default_deck"
+                Lower("name"), "language", condition=Q(tribe=None), name="card_name_unique_in_default_deck"
             ),
+            models.CheckConstraint(condition=language_known("language"), name="card_language_known"),
             models.CheckConstraint(condition=not_blank("name"), name="card_name_not_blank"),
         ]
 
@@ -140,8 +165,27 @@ class RoundRejected(Exception):
 
 
 def local_time(moment: datetime) -> str:
-    """A moment as people of this installation read it: local time, with its zone."""
-    return f"{timezone.localtime(moment):%d %b %Y %H:%M %Z}"
+    """A moment as people of this installation read it: local time, with its zone, written the
+    reader's way (healthcheck/formats)."""
+    return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+
+
+# A round by its state, and what a refused change would have done, for "A draft round cannot be closed."
+ROUND_STATES = {
+    "draft": gettext_lazy("A draft round"),
+    "scheduled": gettext_lazy("A scheduled round"),
+    "open": gettext_lazy("An open round"),
+    "closed": gettext_lazy("A closed round"),
+    "cancelled": gettext_lazy("A cancelled round"),
+}
+ROUND_DOINGS = {
+    "changed": pgettext_lazy("round", "changed"),
+    "scheduled": pgettext_lazy("round", "scheduled"),
+    "opened": pgettext_lazy("round", "opened"),
+    "extended": pgettext_lazy("round", "extended"),
+    "closed": pgettext_lazy("round", "closed"),
+    "cancelled": pgettext_lazy("round", "cancelled"),
+}
 
 
 class RoundQuerySet(models.QuerySet):
@@ -173,11 +217,11 @@ class Round(models.Model):
     """
 
     class State(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        SCHEDULED = "scheduled", "Scheduled"
-        OPEN = "open", "Open"
-        CLOSED = "closed", "Closed"
-        CANCELLED = "cancelled", "Cancelled"
+        DRAFT = "draft", gettext_lazy("Draft")
+        SCHEDULED = "scheduled", gettext_lazy("Scheduled")
+        OPEN = "open", gettext_lazy("Open")
+        CLOSED = "closed", gettext_lazy("Closed")
+        CANCELLED = "cancelled", gettext_lazy("Cancelled")
 
     tribe = models.ForeignKey(Tribe, models.PROTECT, related_name="rounds")
     title = models.CharField(max_length=80)
@@ -228,10 +272,12 @@ class Round(models.Model):
             return "not-yet-open"
         return "open"
 
-    def described(self) -> str:
-        """ "A draft round", "An open round": the round's state in words, for messages."""
-        state = self.get_state_display().lower()
-        return f"{'An' if state[0] in 'aeiou' else 'A'} {state} round"
+    def refusal(self, doing: str) -> str:
+        """Why the round cannot be changed in a way (doing: "changed", "opened"…), in words."""
+        return _("%(round)s cannot be %(doing)s.") % {
+            "round": ROUND_STATES[self.state],
+            "doing": ROUND_DOINGS[doing],
+        }
 
     def is_due(self, now: datetime | None = None) -> bool:
         """Whether its times call for a transition the scheduler has not made yet."""
@@ -258,8 +304,15 @@ class Round(models.Model):
         )
         if clash is not None:
             raise RoundRejected(
-                f"It would overlap {clash.title}, which runs from {local_time(clash.opens_at)} "
-                f"to {local_time(clash.closes_at)}; rounds of a tribe must not overlap."
+                _(
+                    "It would overlap %(round)s, which runs from %(opens)s to %(closes)s; "
+                    "rounds of a tribe must not overlap."
+                )
+                % {
+                    "round": clash.title,
+                    "opens": local_time(clash.opens_at),
+                    "closes": local_time(clash.closes_at),
+                }
             )
 
     def _save(self, *fields: str) -> None:
@@ -267,11 +320,11 @@ class Round(models.Model):
             with transaction.atomic():
                 self.save(update_fields=list(fields))
         except IntegrityError:  # another round took the time between the check and the write
-            raise RoundRejected("That would make two rounds of the tribe overlap.") from None
+            raise RoundRejected(_("That would make two rounds of the tribe overlap.")) from None
 
     def _refuse_unless(self, *states: str, doing: str) -> None:
         if self.state not in states:
-            raise RoundRejected(f"{self.described()} cannot be {doing}.")
+            raise RoundRejected(self.refusal(doing))
 
     @transaction.atomic
     def set_times(self, *, opens_at: datetime, closes_at: datetime, now: datetime | None = None) -> None:
@@ -281,12 +334,12 @@ class Round(models.Model):
         self._refuse_unless(self.State.DRAFT, self.State.SCHEDULED, self.State.OPEN, doing="changed")
         if self.state == self.State.OPEN:
             if opens_at != self.opens_at:
-                raise RoundRejected("The round is open, so its opening time can no longer change.")
+                raise RoundRejected(_("The round is open, so its opening time can no longer change."))
             if closes_at != self.closes_at:
                 self.extend(closes_at=closes_at, now=now)
             return
         if closes_at <= opens_at:
-            raise RoundRejected("The closing time must be after the opening time.")
+            raise RoundRejected(_("The closing time must be after the opening time."))
         if self.state == self.State.SCHEDULED:
             if opens_at <= now:
                 raise RoundRejected("A scheduled round must open in the future; to start it now, open it.")
@@ -301,7 +354,7 @@ class Round(models.Model):
         self.lock()
         self._refuse_unless(self.State.DRAFT, doing="scheduled")
         if self.opens_at <= now:
-            raise RoundRejected("Its opening time has passed: open it now, or set a later opening time.")
+            raise RoundRejected(_("Its opening time has passed: open it now, or set a later opening time."))
         self._check_ready()
         self._refuse_overlap(self.opens_at, self.closes_at)
         self.state = self.State.SCHEDULED
@@ -309,7 +362,7 @@ class Round(models.Model):
 
     def _check_ready(self) -> None:
         if not self.round_cards.exists():
-            raise RoundRejected("Choose at least one card first.")
+            raise RoundRejected(_("Choose at least one card first."))
 
     @transaction.atomic
     def open(self, *, now: datetime | None = None) -> bool:
@@ -324,7 +377,7 @@ class Round(models.Model):
             return False
         self._refuse_unless(self.State.DRAFT, self.State.SCHEDULED, doing="opened")
         if self.closes_at <= now:
-            raise RoundRejected("Its closing time has passed: set a later closing time first.")
+            raise RoundRejected(_("Its closing time has passed: set a later closing time first."))
         self._check_ready()
         opens_at = min(self.opens_at, now)
         self._refuse_overlap(opens_at, self.closes_at)
@@ -344,7 +397,7 @@ class Round(models.Model):
         self._refuse_unless(self.State.OPEN, doing="extended")
         if closes_at <= max(self.closes_at, now):
             raise RoundRejected(
-                "The new closing time must be later than the current one (and in the future)."
+                _("The new closing time must be later than the current one (and in the future).")
             )
         self._refuse_overlap(self.opens_at, closes_at)
         self.closes_at = closes_at
@@ -391,7 +444,7 @@ class Round(models.Model):
         self.lock()
         self._refuse_unless(self.State.DRAFT, self.State.SCHEDULED, doing="cancelled")
         if self.state == self.State.SCHEDULED and self.opens_at <= timezone.now():
-            raise RoundRejected("It has opened already, and people may have voted: close it instead.")
+            raise RoundRejected(_("It has opened already, and people may have voted: close it instead."))
         self.state = self.State.CANCELLED
         self._save("state")
 
@@ -404,8 +457,8 @@ class RoundSquad(models.Model):
     """
 
     class State(models.TextChoices):
-        OPEN = "open", "Voting"
-        CLOSED = "closed", "Done"
+        OPEN = "open", gettext_lazy("Voting")
+        CLOSED = "closed", gettext_lazy("Done")
 
     round = models.ForeignKey(Round, models.CASCADE, related_name="parts")
     squad = models.ForeignKey(Squad, models.PROTECT, related_name="parts")
@@ -458,7 +511,7 @@ class RoundSquad(models.Model):
             rnd.state not in (Round.State.OPEN, Round.State.CLOSED, Round.State.SCHEDULED)
             or rnd.opens_at > now
         ):
-            raise RoundRejected("Only a squad of an open round can finish.")
+            raise RoundRejected(_("Only a squad of an open round can finish."))
         freeze_squad(self, rnd, previous=previous, card_ids=card_ids)
         self.forget_voters()
         self.state, self.closed_at, self.secret = self.State.CLOSED, now, ""
@@ -526,15 +579,15 @@ class RoundCard(models.Model):
 
 
 class Colour(models.TextChoices):
-    GREEN = "green", "Green"
-    YELLOW = "yellow", "Yellow"
-    RED = "red", "Red"
+    GREEN = "green", gettext_lazy("Green")
+    YELLOW = "yellow", gettext_lazy("Yellow")
+    RED = "red", gettext_lazy("Red")
 
 
 class Trend(models.TextChoices):
-    IMPROVING = "improving", "Improving"
-    STABLE = "stable", "Stable"
-    WORSE = "worse", "Getting worse"
+    IMPROVING = "improving", gettext_lazy("Improving")
+    STABLE = "stable", gettext_lazy("Stable")
+    WORSE = "worse", gettext_lazy("Getting worse")
 
 
 class Ballot(models.Model):
@@ -569,7 +622,7 @@ class Ballot(models.Model):
         recomputes nothing, and once the part closes its secret is gone for good.
         """
         if not part.secret:
-            raise ValueError("This squad's part has closed: its voters can no longer be found.")
+            raise ValueError(_("This squad's part has closed: its voters can no longer be found."))
         key = hashlib.sha256(settings.BALLOT_SECRET.encode() + bytes.fromhex(part.secret)).digest()
         message = f"ballot:{part.round_id}:{part.squad_id}:{voter}".encode()
         return hmac.new(key, message, hashlib.sha256).hexdigest()
@@ -607,9 +660,9 @@ EPSILON = 1e-9
 
 
 class Light(models.TextChoices):
-    GREEN = "green", "Green"
-    YELLOW = "yellow", "Yellow"
-    RED = "red", "Red"
+    GREEN = "green", gettext_lazy("Green")
+    YELLOW = "yellow", gettext_lazy("Yellow")
+    RED = "red", gettext_lazy("Red")
 
 
 def light_for(score: float | None) -> str | None:
@@ -744,9 +797,9 @@ class Result(models.Model):
         """Say so when the voted trend and the measured change point different ways."""
         arrow, direction = self.arrow, self.change_direction
         if arrow == "up" and direction == "down":
-            return "says improving, scores fell"
+            return _("says improving, scores fell")
         if arrow == "down" and direction == "up":
-            return "says getting worse, scores rose"
+            return _("says getting worse, scores rose")
         return ""
 
     @property
@@ -812,13 +865,13 @@ class Workshop(models.Model):
     """
 
     class Flow(models.TextChoices):
-        LIVE = "live", "Card by card: vote together, then discuss"
-        SURVEY = "survey", "Survey first: people vote in their own time, the workshop discusses"
+        LIVE = "live", gettext_lazy("Card by card: vote together, then discuss")
+        SURVEY = "survey", gettext_lazy("Survey first: people vote in their own time, the workshop discusses")
 
     class State(models.TextChoices):
-        LOBBY = "lobby", "Lobby"
-        RUNNING = "running", "Running"
-        FINISHED = "finished", "Finished"
+        LOBBY = "lobby", gettext_lazy("Lobby")
+        RUNNING = "running", gettext_lazy("Running")
+        FINISHED = "finished", gettext_lazy("Finished")
 
     part = models.OneToOneField(RoundSquad, models.CASCADE, related_name="workshop")
     link = models.ForeignKey("InviteLink", models.SET_NULL, null=True, blank=True, related_name="+")
@@ -940,8 +993,8 @@ class InviteLink(models.Model):
     """
 
     class Kind(models.TextChoices):
-        SIGN_IN = "signin", "Sign-in link"
-        OPEN = "open", "Open link"
+        SIGN_IN = "signin", gettext_lazy("Sign-in link")
+        OPEN = "open", gettext_lazy("Open link")
 
     round = models.ForeignKey(Round, models.CASCADE, related_name="invites")
     squad = models.ForeignKey(Squad, models.CASCADE, related_name="invites")
@@ -1006,6 +1059,30 @@ class RateLimit(models.Model):
         return f"{self.key} @ {self.window}: {self.hits}"
 
 
+class Profile(models.Model):
+    """What a person chose for themselves; no row means the choices have their defaults."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, models.CASCADE, related_name="profile")
+    # Empty: follow the browser's Accept-Language. Emails go out in this language, else English.
+    language = models.CharField(gettext_lazy("language"), max_length=10, blank=True, choices=languages)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(language="") | language_known("language"), name="profile_language_known"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Profile of {self.user}"
+
+
+def language_of(user) -> str:
+    """The language to write to a person in: their choice, else the site's."""
+    profile = getattr(user, "profile", None) if user is not None else None
+    return (profile.language if profile is not None else "") or settings.LANGUAGE_CODE
+
+
 class ReminderPreference(models.Model):
     """A person's choice about reminder emails; no row means reminders are on."""
 
@@ -1044,28 +1121,28 @@ class Cadence(models.Model):
     """A tribe's rhythm of health checks: the scheduler creates and opens each round on time."""
 
     class Every(models.TextChoices):
-        OFF = "off", "Off: rounds are made by hand"
-        MONTHLY = "monthly", "Every month"
-        QUARTERLY = "quarterly", "Every quarter"
-        WEEKS = "weeks", "Every few weeks"
+        OFF = "off", gettext_lazy("Off: rounds are made by hand")
+        MONTHLY = "monthly", gettext_lazy("Every month")
+        QUARTERLY = "quarterly", gettext_lazy("Every quarter")
+        WEEKS = "weeks", gettext_lazy("Every few weeks")
 
     class Weekday(models.IntegerChoices):
-        MONDAY = 0, "Monday"
-        TUESDAY = 1, "Tuesday"
-        WEDNESDAY = 2, "Wednesday"
-        THURSDAY = 3, "Thursday"
-        FRIDAY = 4, "Friday"
-        SATURDAY = 5, "Saturday"
-        SUNDAY = 6, "Sunday"
+        MONDAY = 0, gettext_lazy("Monday")
+        TUESDAY = 1, gettext_lazy("Tuesday")
+        WEDNESDAY = 2, gettext_lazy("Wednesday")
+        THURSDAY = 3, gettext_lazy("Thursday")
+        FRIDAY = 4, gettext_lazy("Friday")
+        SATURDAY = 5, gettext_lazy("Saturday")
+        SUNDAY = 6, gettext_lazy("Sunday")
 
     tribe = models.OneToOneField(Tribe, models.CASCADE, related_name="cadence")
     every = models.CharField(max_length=9, choices=Every.choices, default=Every.OFF)
-    weeks = models.PositiveSmallIntegerField("number of weeks", default=6)
+    weeks = models.PositiveSmallIntegerField(gettext_lazy("number of weeks"), default=6)
     weekday = models.PositiveSmallIntegerField(choices=Weekday.choices, default=Weekday.MONDAY)
-    at = models.TimeField("opens at", default=time(9, 0))
-    open_days = models.PositiveSmallIntegerField("days open", default=7)
+    at = models.TimeField(gettext_lazy("opens at"), default=time(9, 0))
+    open_days = models.PositiveSmallIntegerField(gettext_lazy("days open"), default=7)
     # For "every few weeks": the first opening day (moved to the weekday); the count starts there.
-    anchor = models.DateField("starting", null=True, blank=True)
+    anchor = models.DateField(gettext_lazy("starting"), null=True, blank=True)
     # None chosen means the tribe's active deck at the time each round is made.
     cards = models.ManyToManyField(HealthCard, blank=True, related_name="+")
 
@@ -1098,14 +1175,18 @@ class Cadence(models.Model):
     def described(self) -> str:
         """The rhythm in words: "every quarter, on the first Monday at 09:00, open 7 days"."""
         if self.every == self.Every.OFF:
-            return "off"
+            return _("off")
         day = self.get_weekday_display()
         when = {
-            "monthly": f"every month, on the first {day}",
-            "quarterly": f"every quarter, on the first {day}",
-            "weeks": f"every {self.weeks} weeks, on {day}",
-        }[self.every]
-        return f"{when} at {self.at:%H:%M}, open {self.open_days} day{'s' if self.open_days != 1 else ''}"
+            "monthly": _("every month, on the first %(day)s"),
+            "quarterly": _("every quarter, on the first %(day)s"),
+            "weeks": ngettext(
+                "every %(weeks)s week, on %(day)s", "every %(weeks)s weeks, on %(day)s", self.weeks
+            ),
+        }[self.every] % {"day": day, "weeks": self.weeks}
+        return ngettext(
+            "%(when)s at %(at)s, open %(days)s day", "%(when)s at %(at)s, open %(days)s days", self.open_days
+        ) % {"when": when, "at": f"{self.at:%H:%M}", "days": self.open_days}
 
     def longest_open(self) -> int:
         return self.weeks * 7 - 1 if self.every == self.Every.WEEKS else LONGEST_OPEN[self.every]
@@ -1118,8 +1199,8 @@ class Channel(models.Model):
     """
 
     class Kind(models.TextChoices):
-        SLACK = "slack", "Slack"
-        TEAMS = "teams", "Microsoft Teams"
+        SLACK = "slack", gettext_lazy("Slack")
+        TEAMS = "teams", gettext_lazy("Microsoft Teams")
 
     tribe = models.ForeignKey(Tribe, models.CASCADE, related_name="channels")
     kind = models.CharField(max_length=5, choices=Kind.choices)
@@ -1215,15 +1296,15 @@ class Notification(models.Model):
     """
 
     class Event(models.TextChoices):
-        OPENED = "opened", "Round opened"
-        CLOSING = "closing", "Closing tomorrow"
-        PUBLISHED = "published", "Results published"
+        OPENED = "opened", gettext_lazy("Round opened")
+        CLOSING = "closing", gettext_lazy("Closing tomorrow")
+        PUBLISHED = "published", gettext_lazy("Results published")
 
     class State(models.TextChoices):
-        PENDING = "pending", "Waiting"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Gave up"
+        PENDING = "pending", gettext_lazy("Waiting")
+        SENDING = "sending", gettext_lazy("Sending")
+        SENT = "sent", gettext_lazy("Sent")
+        FAILED = "failed", gettext_lazy("Gave up")
 
     channel = models.ForeignKey(Channel, models.CASCADE, related_name="notifications")
     round = models.ForeignKey(Round, models.CASCADE, related_name="+")
@@ -1272,31 +1353,31 @@ class AuditEvent(models.Model):
     """
 
     class Action(models.TextChoices):
-        ROUND_CREATED = "round.created", "Round created"
-        ROUND_CHANGED = "round.changed", "Round changed"
-        ROUND_SCHEDULED = "round.scheduled", "Round scheduled"
-        ROUND_OPENED = "round.opened", "Round opened"
-        ROUND_EXTENDED = "round.extended", "Round extended"
-        ROUND_CLOSED = "round.closed", "Round closed"
-        ROUND_CANCELLED = "round.cancelled", "Round cancelled"
-        SQUAD_FINISHED = "round.squad_finished", "Squad finished its round"
-        WORKSHOP_STARTED = "workshop.started", "Workshop started"
-        CADENCE_CHANGED = "cadence.changed", "Rhythm of rounds changed"
-        CHANNEL_ADDED = "channel.added", "Chat channel added"
-        CHANNEL_REMOVED = "channel.removed", "Chat channel removed"
-        ROUND_DELETED = "round.deleted", "Round deleted"
-        DECK_CHANGED = "deck.changed", "Deck changed"
-        ROLE_CHANGED = "role.changed", "Role changed"
-        ORGANISATION_CHANGED = "org.changed", "Tribe or squad changed"
-        INVITE_CREATED = "invite.created", "Invite link created"
-        INVITE_REVOKED = "invite.revoked", "Invite link withdrawn"
-        INVITATION_SENT = "person.invited", "Invitation to set a password sent"
-        PASSWORD_CHANGED = "auth.password_changed", "Password set or changed"
-        API_KEY_CREATED = "api_key.created", "API key created"
-        API_KEY_REVOKED = "api_key.revoked", "API key revoked"
-        SIGNED_IN = "auth.signed_in", "Signed in"
-        SIGN_IN_FAILED = "auth.sign_in_failed", "Sign-in failed"
-        ACCESS_DENIED = "access.denied", "Access denied"
+        ROUND_CREATED = "round.created", gettext_lazy("Round created")
+        ROUND_CHANGED = "round.changed", gettext_lazy("Round changed")
+        ROUND_SCHEDULED = "round.scheduled", gettext_lazy("Round scheduled")
+        ROUND_OPENED = "round.opened", gettext_lazy("Round opened")
+        ROUND_EXTENDED = "round.extended", gettext_lazy("Round extended")
+        ROUND_CLOSED = "round.closed", gettext_lazy("Round closed")
+        ROUND_CANCELLED = "round.cancelled", gettext_lazy("Round cancelled")
+        SQUAD_FINISHED = "round.squad_finished", gettext_lazy("Squad finished its round")
+        WORKSHOP_STARTED = "workshop.started", gettext_lazy("Workshop started")
+        CADENCE_CHANGED = "cadence.changed", gettext_lazy("Rhythm of rounds changed")
+        CHANNEL_ADDED = "channel.added", gettext_lazy("Chat channel added")
+        CHANNEL_REMOVED = "channel.removed", gettext_lazy("Chat channel removed")
+        ROUND_DELETED = "round.deleted", gettext_lazy("Round deleted")
+        DECK_CHANGED = "deck.changed", gettext_lazy("Deck changed")
+        ROLE_CHANGED = "role.changed", gettext_lazy("Role changed")
+        ORGANISATION_CHANGED = "org.changed", gettext_lazy("Tribe or squad changed")
+        INVITE_CREATED = "invite.created", gettext_lazy("Invite link created")
+        INVITE_REVOKED = "invite.revoked", gettext_lazy("Invite link withdrawn")
+        INVITATION_SENT = "person.invited", gettext_lazy("Invitation to set a password sent")
+        PASSWORD_CHANGED = "auth.password_changed", gettext_lazy("Password set or changed")
+        API_KEY_CREATED = "api_key.created", gettext_lazy("API key created")
+        API_KEY_REVOKED = "api_key.revoked", gettext_lazy("API key revoked")
+        SIGNED_IN = "auth.signed_in", gettext_lazy("Signed in")
+        SIGN_IN_FAILED = "auth.sign_in_failed", gettext_lazy("Sign-in failed")
+        ACCESS_DENIED = "access.denied", gettext_lazy("Access denied")
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(

@@ -22,7 +22,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from .models import Channel, Notification, Round, RoundSquad, local_time
 
@@ -65,14 +66,13 @@ def webhook_problem(url: str) -> str | None:
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     if parts.scheme != "https" and not (parts.scheme == "http" and settings.WEBHOOK_ALLOW_HTTP):
-        return "The webhook URL must start with https://."
+        return _("The webhook URL must start with https://.")
     if not host or parts.username or parts.password:
-        return "That is not a webhook URL: copy it again from the channel's settings."
+        return _("That is not a webhook URL: copy it again from the channel's settings.")
     if not _host_allowed(host):
-        return (
-            f"Webhooks can only go to {', '.join(settings.WEBHOOK_HOSTS)}; "
-            "the administrator can allow other hosts with WEBHOOK_HOSTS."
-        )
+        return _(
+            "Webhooks can only go to %(hosts)s; the administrator can allow other hosts with WEBHOOK_HOSTS."
+        ) % {"hosts": ", ".join(settings.WEBHOOK_HOSTS)}
     return None
 
 
@@ -91,25 +91,41 @@ def _squads_done(rnd: Round) -> tuple[int, int]:
 
 
 def message_for(rnd: Round, event: str) -> tuple[str, str]:
-    """The text and link of a notification: the tribe, the round, counts of squads; never a person."""
+    """The text and link of a notification: the tribe, the round, counts of squads; never a person.
+    It is written in the tribe's language."""
+    with translation.override(rnd.tribe.language):
+        return _message_for(rnd, event)
+
+
+def _message_for(rnd: Round, event: str) -> tuple[str, str]:
+    names = {"tribe": rnd.tribe.name, "round": rnd.title, "closes": local_time(rnd.closes_at)}
     if event == Notification.Event.OPENED:
         home = f"{settings.SITE_URL}{reverse('surveys:home')}"
         return (
-            f"The {rnd.tribe.name} health check {rnd.title} is open until {local_time(rnd.closes_at)}. "
-            "It takes about five minutes, and every vote is anonymous.",
+            _(
+                "The %(tribe)s health check %(round)s is open until %(closes)s. "
+                "It takes about five minutes, and every vote is anonymous."
+            )
+            % names,
             home,
         )
     done, total = _squads_done(rnd)
+    names |= {"done": done, "total": total}
     if event == Notification.Event.CLOSING:
         home = f"{settings.SITE_URL}{reverse('surveys:home')}"
         return (
-            f"The {rnd.tribe.name} health check {rnd.title} closes {local_time(rnd.closes_at)}: "
-            f"{done} of {total} squads are done. If you have not voted yet, now is the time.",
+            _(
+                "The %(tribe)s health check %(round)s closes %(closes)s: %(done)s of %(total)s squads are done. "
+                "If you have not voted yet, now is the time."
+            )
+            % names,
             home,
         )
     return (
-        f"The results of the {rnd.tribe.name} health check {rnd.title} are published "
-        f"({done} of {total} squads took part).",
+        _(
+            "The results of the %(tribe)s health check %(round)s are published (%(done)s of %(total)s squads took part)."
+        )
+        % names,
         _dashboard(rnd),
     )
 
@@ -120,7 +136,7 @@ def _slack_escape(text: str) -> str:
 
 def payload_for(kind: str, text: str, link: str, event: str) -> dict:
     """The JSON body each service expects from an incoming webhook."""
-    label = "Open the results" if event == Notification.Event.PUBLISHED else "Open the health check"
+    label = _("Open the results") if event == Notification.Event.PUBLISHED else _("Open the health check")
     if kind == Channel.Kind.SLACK:
         return {
             "text": f"{text} {link}",
@@ -248,9 +264,11 @@ def post(url: str, body: dict) -> str | None:
         return f"HTTP {exc.code} {exc.reason}"[:300]
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        return f"Could not reach the service: {reason}"[:300]
+        return (_("Could not reach the service: %(reason)s") % {"reason": reason})[:300]
     except Exception as exc:  # a malformed answer, say: a failed post, never a failed tick
-        return f"The service answered something unreadable: {type(exc).__name__}"[:300]
+        return (_("The service answered something unreadable: %(error)s") % {"error": type(exc).__name__})[
+            :300
+        ]
 
 
 def _claim(note: Notification, now: datetime) -> bool:
@@ -277,18 +295,23 @@ def notifications_deliver(*, now: datetime | None = None, limit: int = 20) -> tu
     """
     now = now or timezone.now()
     sent = failed = 0
-    due = Notification.objects.filter(_due(now)).select_related("channel").order_by("next_attempt_at")[:limit]
+    due = (
+        Notification.objects.filter(_due(now))
+        .select_related("channel__tribe")
+        .order_by("next_attempt_at")[:limit]
+    )
     for note in list(due):
         if not _claim(note, now):
             continue
         url = unseal(note.channel.sealed_url)
         # Checked again on every post: the allowed hosts may have changed since the channel was added.
-        refused = (
-            "The webhook URL cannot be read with the current key; add the channel again."
-            if url is None
-            else webhook_problem(url)
-        )
-        error = refused or post(url, payload_for(note.channel.kind, note.text, note.link, note.event))
+        with translation.override(note.channel.tribe.language):  # the button and errors, as the text
+            refused = (
+                _("The webhook URL cannot be read with the current key; add the channel again.")
+                if url is None
+                else webhook_problem(url)
+            )
+            error = refused or post(url, payload_for(note.channel.kind, note.text, note.link, note.event))
         note.attempts += 1
         if error is None:
             note.state, note.sent_at, note.last_error = Notification.State.SENT, now, ""

@@ -17,11 +17,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import translation
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from .accounts import invitation_path
 from .audit import audit
-from .models import AuditEvent, Squad, SquadRole, Tribe
+from .models import AuditEvent, Profile, Squad, SquadRole, Tribe
 
 
 class PeopleRejected(Exception):
@@ -35,21 +37,54 @@ def _name(user: AbstractBaseUser) -> str:
 def invitation_email(
     *, user: AbstractBaseUser, invited_by: AbstractBaseUser | None, tribe: Tribe | None
 ) -> EmailMessage:
-    """The email that asks a new person to set their password. It says nothing about votes."""
+    """The email that asks a new person to set their password. It says nothing about votes.
+
+    It is written in the person's chosen language; someone who has not chosen one yet gets the
+    language of the tribe that adds them."""
+    chosen = Profile.objects.filter(user=user).values_list("language", flat=True).first()
+    language = chosen or (tribe.language if tribe else settings.LANGUAGE_CODE)
+    with translation.override(language):
+        message = _invitation_email(user=user, invited_by=invited_by, tribe=tribe)
+    message.extra_headers["Content-Language"] = language
+    return message
+
+
+def _invitation_email(
+    *, user: AbstractBaseUser, invited_by: AbstractBaseUser | None, tribe: Tribe | None
+) -> EmailMessage:
     uid, token = invitation_path(user)
     link = settings.SITE_URL + reverse("invitation", args=[uid, token])
-    who = f"{_name(invited_by)} has added you" if invited_by else "You have been added"
-    where = f" for {tribe.name}" if tribe else ""
+    names = {"inviter": _name(invited_by) if invited_by else "", "tribe": tribe.name if tribe else ""}
+    if invited_by and tribe:
+        added = _("%(inviter)s has added you to the squad health check for %(tribe)s.") % names
+    elif invited_by:
+        added = _("%(inviter)s has added you to the squad health check.") % names
+    elif tribe:
+        added = _("You have been added to the squad health check for %(tribe)s.") % names
+    else:
+        added = _("You have been added to the squad health check.")
     body = (
-        f"Hello {user.first_name or user.get_username()},\n\n"
-        f"{who} to the squad health check{where}.\n\n"
-        f"Set your password here, and you are signed in:\n{link}\n\n"
-        f"The link works once, for {settings.INVITATION_DAYS} days. Your username is {user.get_username()}; "
-        "you can also sign in with this email address. If the link has expired, ask for a new one on "
-        f"the sign-in page ({settings.SITE_URL}{reverse('account_reset_password')}).\n\n"
-        "If you did not expect this email, you can ignore it.\n"
+        _("Hello %(name)s,") % {"name": user.first_name or user.get_username()}
+        + "\n\n"
+        + added
+        + "\n\n"
+        + _("Set your password here, and you are signed in:")
+        + f"\n{link}\n\n"
+        + _(
+            "The link works once, for %(days)s days. Your username is %(username)s; "
+            "you can also sign in with this email address. If the link has expired, ask for a new one on "
+            "the sign-in page (%(url)s)."
+        )
+        % {
+            "days": settings.INVITATION_DAYS,
+            "username": user.get_username(),
+            "url": settings.SITE_URL + reverse("account_reset_password"),
+        }
+        + "\n\n"
+        + _("If you did not expect this email, you can ignore it.")
+        + "\n"
     )
-    return EmailMessage("You are invited to the squad health check", body, None, [user.email])
+    return EmailMessage(_("You are invited to the squad health check"), body, None, [user.email])
 
 
 def people_invite(
@@ -119,7 +154,7 @@ def person_add(
     account.
     """
     if squad.tribe_id != tribe.pk:
-        raise PeopleRejected("Choose a squad of this tribe.")
+        raise PeopleRejected(_("Choose a squad of this tribe."))
     try:
         with transaction.atomic():
             # One add at a time per tribe, so two adds of the same new address make one account.
@@ -127,7 +162,7 @@ def person_add(
             user = _person_for(email=email, full_name=full_name, request=request)
             role_add(user=user, squad=squad, role=role, request=request)
     except IntegrityError:
-        raise PeopleRejected("Someone else changed this person just now; try again.") from None
+        raise PeopleRejected(_("Someone else changed this person just now; try again.")) from None
     invite = not user.has_usable_password() and not user.socialaccount_set.exists()
     if invite:
         people_invite(users=[user], invited_by=added_by, tribe=tribe, request=request)
@@ -139,10 +174,10 @@ def _person_for(*, email: str, full_name: str, request: HttpRequest | None) -> A
     User = get_user_model()
     matches = list(User.objects.filter(email__iexact=email, is_active=True)[:2])
     if len(matches) > 1:
-        raise PeopleRejected("More than one account has this email address; ask staff to add the person.")
+        raise PeopleRejected(_("More than one account has this email address; ask staff to add the person."))
     if matches:
         return matches[0]
-    first, _, last = full_name.strip().partition(" ")
+    first, _space, last = full_name.strip().partition(" ")
     user = User.objects.create_user(
         username=_username_for(email), email=email, first_name=first[:150], last_name=last[:150]
     )
@@ -154,13 +189,14 @@ def role_add(
     *, user: AbstractBaseUser, squad: Squad, role: str, request: HttpRequest | None = None
 ) -> SquadRole:
     if role not in SquadRole.Role.values:
-        raise PeopleRejected("Choose member or coach.")
+        raise PeopleRejected(_("Choose member or coach."))
     try:
         with transaction.atomic():
             given = SquadRole.objects.create(user=user, squad=squad, role=role)
     except IntegrityError:
         raise PeopleRejected(
-            f"{_name(user)} is {SquadRole.Role(role).label.lower()} of {squad.name} already."
+            _("%(person)s is %(role)s of %(squad)s already.")
+            % {"person": _name(user), "role": SquadRole.Role(role).label.lower(), "squad": squad.name}
         ) from None
     audit(
         AuditEvent.Action.ROLE_CHANGED,
@@ -175,19 +211,22 @@ def role_add(
 def role_move(*, role: SquadRole, to: Squad, request: HttpRequest | None = None) -> SquadRole:
     """Move a person's role to another squad of the same tribe (their ballots stay where they were)."""
     if to.tribe_id != role.squad.tribe_id:
-        raise PeopleRejected("Choose a squad of this tribe.")
+        raise PeopleRejected(_("Choose a squad of this tribe."))
     if to.pk == role.squad_id:
-        raise PeopleRejected(f"{_name(role.user)} is in {to.name} already.")
+        raise PeopleRejected(
+            _("%(person)s is in %(squad)s already.") % {"person": _name(role.user), "squad": to.name}
+        )
     before = role.squad
     try:
         with transaction.atomic():
             moved = SquadRole.objects.filter(pk=role.pk, squad=before).update(squad=to)
     except IntegrityError:
         raise PeopleRejected(
-            f"{_name(role.user)} is {role.get_role_display().lower()} of {to.name} already."
+            _("%(person)s is %(role)s of %(squad)s already.")
+            % {"person": _name(role.user), "role": role.get_role_display().lower(), "squad": to.name}
         ) from None
     if not moved:
-        raise PeopleRejected("That role has changed meanwhile; look again.")
+        raise PeopleRejected(_("That role has changed meanwhile; look again."))
     role.squad = to
     audit(
         AuditEvent.Action.ROLE_CHANGED,
@@ -214,7 +253,7 @@ def squad_create(*, tribe: Tribe, name: str, request: HttpRequest | None = None)
     name = name.strip()
     slug = slugify(name)[:60]
     if not slug:
-        raise PeopleRejected("Give the squad a name with letters or digits.")
+        raise PeopleRejected(_("Give the squad a name with letters or digits."))
     if Squad.objects.filter(slug=slug).exists():
         slug = slugify(f"{tribe.slug}-{name}")[:60]
     try:
@@ -226,7 +265,8 @@ def squad_create(*, tribe: Tribe, name: str, request: HttpRequest | None = None)
             )
     except IntegrityError:
         raise PeopleRejected(
-            f"{tribe.name} has a squad called {name} already, or its address is taken."
+            _("%(tribe)s has a squad called %(squad)s already, or its address is taken.")
+            % {"tribe": tribe.name, "squad": name}
         ) from None
     audit(
         AuditEvent.Action.ORGANISATION_CHANGED, squad, request=request, change="squad made", tribe=tribe.name
@@ -237,12 +277,14 @@ def squad_create(*, tribe: Tribe, name: str, request: HttpRequest | None = None)
 def squad_rename(*, squad: Squad, name: str, request: HttpRequest | None = None) -> Squad:
     name, before = name.strip(), squad.name
     if not name:
-        raise PeopleRejected("Give the squad a name.")
+        raise PeopleRejected(_("Give the squad a name."))
     try:
         with transaction.atomic():
             Squad.objects.filter(pk=squad.pk).update(name=name)
     except IntegrityError:
-        raise PeopleRejected(f"{squad.tribe.name} has a squad called {name} already.") from None
+        raise PeopleRejected(
+            _("%(tribe)s has a squad called %(squad)s already.") % {"tribe": squad.tribe.name, "squad": name}
+        ) from None
     squad.name = name
     audit(AuditEvent.Action.ORGANISATION_CHANGED, squad, request=request, change=f"renamed from {before}")
     return squad

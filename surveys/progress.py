@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .access import Roles
 from .models import Ballot, Round, RoundSquad, Squad, SquadRole, TribeRole
@@ -55,36 +56,38 @@ def _next_step(progress: RoundProgress, now) -> None:
     """The one thing most worth doing next for this round, with where to do it."""
     rnd = progress.round
     if progress.manages:
-        run = (reverse("surveys:round-detail", args=[rnd.pk]), "Run this round")
+        run = (reverse("surveys:round-detail", args=[rnd.pk]), _("Run this round"))
     else:  # a squad coach starts their squad's workshop from the manage page
-        run = (reverse("surveys:manage"), "Start a workshop")
+        run = (reverse("surveys:manage"), _("Start a workshop"))
     waiting = [s for s in progress.squads if not s.done]
     silent = [s.squad.name for s in waiting if s.ballots == 0]
     short = [s.squad.name for s in waiting if 0 < s.ballots < settings.HEALTHCHECK_MIN_RESPONSES]
     if rnd.state == Round.State.SCHEDULED:
-        step = "It has not opened yet: check its cards and dates."
+        step = _("It has not opened yet: check its cards and dates.")
         link = (
-            (reverse("surveys:round-detail", args=[rnd.pk]), "See the round")
+            (reverse("surveys:round-detail", args=[rnd.pk]), _("See the round"))
             if progress.manages
             else ("", "")
         )
     elif not waiting:
-        step = "Every squad here is done: talk the results through with each of them."
-        link = (reverse("surveys:coach-queue"), "Support queue")
+        step = _("Every squad here is done: talk the results through with each of them.")
+        link = (reverse("surveys:coach-queue"), _("Support queue"))
     elif silent:
-        step = f"No ballot yet from {', '.join(silent)}: run a workshop, or remind them."
+        step = _("No ballot yet from %(squads)s: run a workshop, or remind them.") % {
+            "squads": ", ".join(silent)
+        }
         link = run
     elif short:
-        step = (
-            f"Fewer than {settings.HEALTHCHECK_MIN_RESPONSES} ballots from {', '.join(short)}: "
-            "below that, nothing of theirs can be shown."
-        )
+        step = _("Fewer than %(k)s ballots from %(squads)s: below that, nothing of theirs can be shown.") % {
+            "k": settings.HEALTHCHECK_MIN_RESPONSES,
+            "squads": ", ".join(short),
+        }
         link = run
     elif rnd.closes_at - now < CLOSING_SOON:
-        step = "It closes soon, with enough ballots from every squad."
+        step = _("It closes soon, with enough ballots from every squad.")
         link = run
     else:
-        step = "Every squad has enough ballots; each finishes when it is ready."
+        step = _("Every squad has enough ballots; each finishes when it is ready.")
         link = run
     progress.next_step = step
     progress.next_url, progress.next_label = link

@@ -1,5 +1,5 @@
-"""A fingerprint of everything that shapes rendered markup: the rules in settings, the templates
-and the code. Cache keys of immutable fragments carry it, so a deploy never serves old markup."""
+"""A fingerprint of everything that shapes rendered markup: the rules in settings, the templates,
+the translations and the code. Cache keys of immutable fragments carry it, so a deploy never serves old markup."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
+from django.utils import translation
 
 RULES = (
     "HEALTHCHECK_SCORE",
@@ -29,11 +30,14 @@ def release() -> str:
     for name in RULES:
         digest.update(repr(getattr(settings, name)).encode())
     root = Path(settings.BASE_DIR)
-    for path in sorted([*root.glob("templates/**/*.html"), *root.glob("surveys/**/*.py")]):
+    sources = [*root.glob("templates/**/*.html"), *root.glob("surveys/**/*.py"), *root.glob("locale/**/*.po")]
+    for path in sorted(sources):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
 
 def fragment_key(*parts: object) -> str:
-    """A cache key for an immutable fragment: the release and a digest of all it depends on."""
+    """A cache key for an immutable fragment: the release, the language it is written in and a
+    digest of all it depends on."""
+    parts = (translation.get_language(), *parts)
     return release() + ":" + hashlib.sha256(repr(parts).encode()).hexdigest()[:32]

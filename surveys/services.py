@@ -9,17 +9,19 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from sesame.utils import get_query_string as sesame_query
 
 from . import cadence as rhythm
 from .audit import audit
-from .deck import DEFAULT_DECK
+from .deck import DEFAULT_DECKS
 from .models import (
     ActionItem,
     AgreedCard,
@@ -43,6 +45,7 @@ from .models import (
     Tribe,
     Workshop,
     WorkshopJoin,
+    language_of,
     local_time,
 )
 from .notify import notifications_deliver, notifications_queue
@@ -66,10 +69,14 @@ class AnswerInput:
 
 
 def deck_copy_default(*, tribe: Tribe) -> list[HealthCard]:
-    """Give a tribe its own copy of the default deck, which its lead can then change."""
-    template = list(HealthCard.objects.filter(tribe=None).order_by("position", "name"))
+    """Give a tribe its own copy of the default deck in the tribe's language, which its lead can
+    then change."""
+    template = list(
+        HealthCard.objects.filter(tribe=None, language=tribe.language).order_by("position", "name")
+    )
     if not template:
-        template = [HealthCard(position=i, **card) for i, card in enumerate(DEFAULT_DECK)]
+        deck = DEFAULT_DECKS.get(tribe.language, DEFAULT_DECKS[settings.LANGUAGE_CODE])
+        template = [HealthCard(position=i, **card) for i, card in enumerate(deck)]
     return HealthCard.objects.bulk_create(
         HealthCard(tribe=tribe, name=c.name, awesome=c.awesome, crappy=c.crappy, position=c.position)
         for c in template
@@ -77,8 +84,8 @@ def deck_copy_default(*, tribe: Tribe) -> list[HealthCard]:
 
 
 @transaction.atomic
-def tribe_create(*, name: str, slug: str) -> Tribe:
-    tribe = Tribe.objects.create(name=name, slug=slug)
+def tribe_create(*, name: str, slug: str, language: str = "") -> Tribe:
+    tribe = Tribe.objects.create(name=name, slug=slug, language=language or settings.LANGUAGE_CODE)
     deck_copy_default(tribe=tribe)
     return tribe
 
@@ -140,21 +147,21 @@ def ballot_submit(
     """
     with transaction.atomic():
         if round.tribe_id != squad.tribe_id:
-            raise BallotRejected("This squad does not take part in this health check.")
+            raise BallotRejected(_("This squad does not take part in this health check."))
         part = _part_for_voting(round.pk, squad)
         # The part's state is read under its lock, so a close that finished first is seen. The
         # round's own times and state need no lock: while people can vote, they only move later.
         status = "closed" if part.state == RoundSquad.State.CLOSED else round.voting_status(now)
         if status == "closed":
-            raise BallotRejected("This health check has closed, so ballots can no longer be changed.")
+            raise BallotRejected(_("This health check has closed, so ballots can no longer be changed."))
         if status == "not-yet-open":
-            raise BallotRejected("This health check is not open for voting yet.")
+            raise BallotRejected(_("This health check is not open for voting yet."))
         if not answers:
-            raise BallotRejected("Choose a colour for at least one card before saving.")
+            raise BallotRejected(_("Choose a colour for at least one card before saving."))
         if card_ids is None:
             card_ids = set(RoundCard.objects.filter(round=round).values_list("card_id", flat=True))
         if any(answer.card_id not in card_ids for answer in answers):
-            raise BallotRejected("This ballot names a card that is not part of this health check.")
+            raise BallotRejected(_("This ballot names a card that is not part of this health check."))
 
         voter_key = Ballot.key_for(part=part, voter=voter)
         ballot = Ballot.objects.filter(round=round, squad=squad, voter_key=voter_key).first()
@@ -162,8 +169,14 @@ def ballot_submit(
             ballot_count, member_count = _room_for_a_ballot(round.pk, squad)
             if ballot_count >= member_count:
                 raise BallotRejected(
-                    f"{squad.name} already has a ballot for each of its {member_count} members, "
-                    "so no more can be added. Ask your coach if this looks wrong."
+                    ngettext(
+                        "%(squad)s already has a ballot for each of its %(members)s members, "
+                        "so no more can be added. Ask your coach if this looks wrong.",
+                        "%(squad)s already has a ballot for each of its %(members)s members, "
+                        "so no more can be added. Ask your coach if this looks wrong.",
+                        member_count,
+                    )
+                    % {"squad": squad.name, "members": member_count}
                 )
             if on_new is not None:
                 on_new()
@@ -238,11 +251,13 @@ def cadence_periods(cadence: Cadence, *, now: datetime, count: int = 24):
     """The rhythm's coming periods whose round would still open in the future, in order."""
     plan, zone = _plan(cadence), timezone.get_default_timezone()
     day = timezone.localdate(now, zone)
-    for _ in range(count):
+    for _step in range(count):
         day = rhythm.next_opening_day(plan, day)
         opens_at, closes_at = rhythm.opening(plan, day, zone)
         if opens_at > now:
-            yield Period(day=day, title=rhythm.title_for(plan, day), opens_at=opens_at, closes_at=closes_at)
+            with translation.override(cadence.tribe.language):  # titles in the tribe's language
+                title = rhythm.title_for(plan, day)
+            yield Period(day=day, title=title, opens_at=opens_at, closes_at=closes_at)
         day += timedelta(days=1)
 
 
@@ -409,10 +424,12 @@ def round_update(
     """Change a round's title, cards (only while nobody has voted) and times (as its state allows)."""
     round.lock()
     if round.state in (Round.State.CLOSED, Round.State.CANCELLED):
-        raise RoundRejected(f"{round.described()} cannot be changed.")
+        raise RoundRejected(round.refusal("changed"))
     if {c.pk for c in cards} != set(round.round_cards.values_list("card_id", flat=True)):
         if round.ballots.exists():
-            raise RoundRejected("People have already voted, so the cards of this round can no longer change.")
+            raise RoundRejected(
+                _("People have already voted, so the cards of this round can no longer change.")
+            )
         _set_round_cards(round, cards)
     round.set_times(opens_at=opens_at, closes_at=closes_at)
     round.title = title
@@ -425,7 +442,7 @@ def round_delete(*, round: Round) -> None:
     """Delete a draft: it was never more than a plan."""
     round.lock()
     if round.state != Round.State.DRAFT:
-        raise RoundRejected("Only a draft can be deleted; a scheduled round can be cancelled.")
+        raise RoundRejected(_("Only a draft can be deleted; a scheduled round can be cancelled."))
     round.delete()
 
 
@@ -474,18 +491,18 @@ def card_retire(*, card: HealthCard, retired: bool = True) -> HealthCard:
 def card_delete(*, card: HealthCard) -> None:
     """Delete a card nobody has answered or been asked; others can only be retired."""
     if card.answers.exists() or card.round_cards.exists():
-        raise RoundRejected("This card has been used in a round, so it can only be retired.")
+        raise RoundRejected(_("This card has been used in a round, so it can only be retired."))
     card.delete()
 
 
 def invite_create(*, round: Round, squad: Squad, created_by: AbstractBaseUser, kind: str) -> InviteLink:
     """The squad's live workshop link of this kind in an open round: the one there is, or a new one."""
     if not round.accepts_votes():
-        raise RoundRejected("Workshop links are for open rounds.")
+        raise RoundRejected(_("Workshop links are for open rounds."))
     if squad.tribe_id != round.tribe_id:
-        raise RoundRejected("This squad does not take part in this round.")
+        raise RoundRejected(_("This squad does not take part in this round."))
     if RoundSquad.objects.filter(round=round, squad=squad, state=RoundSquad.State.CLOSED).exists():
-        raise RoundRejected(f"{squad.name} has finished this round.")
+        raise RoundRejected(_("%(squad)s has finished this round.") % {"squad": squad.name})
     RoundSquad.objects.get_or_create(round=round, squad=squad)
     live = InviteLink.objects.filter(round=round, squad=squad, kind=kind, revoked=False).first()
     if live is not None:
@@ -513,7 +530,7 @@ def guest_ballot_submit(
     with transaction.atomic():
         link = InviteLink.objects.select_for_update().get(pk=invite.pk)
         if link.revoked or link.kind != InviteLink.Kind.OPEN:
-            raise BallotRejected("This workshop link has been withdrawn.")
+            raise BallotRejected(_("This workshop link has been withdrawn."))
 
         def count_on_link() -> None:
             InviteLink.objects.filter(pk=link.pk).update(used=F("used") + 1)
@@ -561,7 +578,7 @@ def reminders_send(*, days: int, now: datetime | None = None) -> int:
         .filter(squad__tribe__in={r.tribe_id for r in rounds}, user__is_active=True)
         .exclude(user__email="")
         .exclude(user__reminder_preference__enabled=False)
-        .select_related("user", "squad")
+        .select_related("user__profile", "squad")
     )
     # Every squad of the tribe takes part, even one added while the round was open.
     RoundSquad.objects.bulk_create(
@@ -605,21 +622,37 @@ def reminders_send(*, days: int, now: datetime | None = None) -> int:
                 [ReminderLog(user=user, round=rnd, sent_on=today) for rnd, _ in items[1:]],
                 ignore_conflicts=True,
             )
-            lines = [
-                f"- {rnd.title}, {role.squad.name}: closes {local_time(rnd.closes_at)}\n"
-                f"  {ballot_link(user=user, round=rnd, squad=role.squad)}"
-                for rnd, role in sorted(items, key=lambda item: item[0].closes_at)
-            ]
-            body = (
-                f"Hello {user.get_short_name() or user.get_username()},\n\n"
-                "Your squad health check is waiting for you. It takes about five minutes, and your answers "
-                "are anonymous: nobody can see what you chose.\n\n"
-                + "\n".join(lines)
-                + f"\n\nTo stop these reminders: {settings.SITE_URL}{reverse('surveys:reminder-settings')}\n"
-            )
-            send_mail("Your squad health check closes soon", body, None, [user.email])
+            language = language_of(user)
+            with translation.override(language):  # in the recipient's language
+                subject, body = _reminder_email(user, sorted(items, key=lambda item: item[0].closes_at))
+            EmailMessage(subject, body, None, [user.email], headers={"Content-Language": language}).send()
             sent += 1
     return sent
+
+
+def _reminder_email(user, items: list[tuple[Round, SquadRole]]) -> tuple[str, str]:
+    """The subject and text of a reminder, in the active language."""
+    lines = [
+        _("- %(round)s, %(squad)s: closes %(closes)s")
+        % {"round": rnd.title, "squad": role.squad.name, "closes": local_time(rnd.closes_at)}
+        + f"\n  {ballot_link(user=user, round=rnd, squad=role.squad)}"
+        for rnd, role in items
+    ]
+    body = (
+        _("Hello %(name)s,") % {"name": user.get_short_name() or user.get_username()}
+        + "\n\n"
+        + _(
+            "Your squad health check is waiting for you. It takes about five minutes, and your answers "
+            "are anonymous: nobody can see what you chose."
+        )
+        + "\n\n"
+        + "\n".join(lines)
+        + "\n\n"
+        + _("To stop these reminders: %(url)s")
+        % {"url": settings.SITE_URL + reverse("surveys:reminder-settings")}
+        + "\n"
+    )
+    return _("Your squad health check closes soon"), body
 
 
 def comments_purge(*, older_than: timedelta, now: datetime | None = None) -> int:
@@ -667,13 +700,16 @@ def workshop_start(
 ) -> Workshop:
     """Start the workshop of a squad still voting in an open round, with its link for the lobby."""
     if squad.tribe_id != round.tribe_id or not round.accepts_votes():
-        raise RoundRejected(f"{squad.name} is not voting in an open round, so there is no workshop to run.")
+        raise RoundRejected(
+            _("%(squad)s is not voting in an open round, so there is no workshop to run.")
+            % {"squad": squad.name}
+        )
     RoundSquad.objects.bulk_create([RoundSquad(round=round, squad=squad)], ignore_conflicts=True)
     part = (
         RoundSquad.objects.select_for_update().select_related("round", "squad").get(round=round, squad=squad)
     )
     if part.state != RoundSquad.State.OPEN:
-        raise RoundRejected(f"{squad.name} has finished this round.")
+        raise RoundRejected(_("%(squad)s has finished this round.") % {"squad": squad.name})
     existing = Workshop.objects.filter(part=part).first()
     if existing is not None:
         return existing
@@ -696,9 +732,9 @@ def workshop_step(*, workshop: Workshop, step: str, now: datetime | None = None)
     now = now or timezone.now()
     current = Workshop.objects.select_for_update().select_related("part").get(pk=workshop.pk)
     if current.state == Workshop.State.FINISHED:
-        raise RoundRejected("This workshop has finished.")
+        raise RoundRejected(_("This workshop has finished."))
     if current.part.state != RoundSquad.State.OPEN:
-        raise RoundRejected("The squad has finished this round, so the workshop is over.")
+        raise RoundRejected(_("The squad has finished this round, so the workshop is over."))
     if step == "start":
         current.state, current.position, current.revealed = Workshop.State.RUNNING, 0, False
         if current.flow == Workshop.Flow.SURVEY:
@@ -706,15 +742,15 @@ def workshop_step(*, workshop: Workshop, step: str, now: datetime | None = None)
             current.card_order = _disagreement_order(current.part, current.card_order)
     elif step in ("next", "previous"):
         if current.state != Workshop.State.RUNNING:
-            raise RoundRejected("Start the workshop first.")
+            raise RoundRejected(_("Start the workshop first."))
         position = current.position + (1 if step == "next" else -1)
         if not 0 <= position < len(current.card_order):
-            raise RoundRejected("There is no card that way.")
+            raise RoundRejected(_("There is no card that way."))
         current.position, current.revealed = position, False
     elif step == "reveal":
         current.revealed = True
     else:
-        raise RoundRejected("Unknown step.")
+        raise RoundRejected(_("Unknown step."))
     current.current_card_id = current.card_order[current.position] if current.card_order else None
     if step != "reveal":
         current.card_started_at = now
@@ -727,8 +763,8 @@ def workshop_step(*, workshop: Workshop, step: str, now: datetime | None = None)
 def workshop_agree(*, workshop: Workshop, card: HealthCard, colour: str, trend: str, note: str) -> AgreedCard:
     """Record what the squad agreed for a card: a colour, a trend and a note, frozen when it finishes."""
     if workshop.state != Workshop.State.RUNNING or workshop.part.state != RoundSquad.State.OPEN:
-        raise RoundRejected("Record what the squad agreed while its workshop runs.")
-    agreed, _ = AgreedCard.objects.update_or_create(
+        raise RoundRejected(_("Record what the squad agreed while its workshop runs."))
+    agreed, _created = AgreedCard.objects.update_or_create(
         workshop=workshop, card=card, defaults={"colour": colour, "trend": trend, "note": note}
     )
     return agreed
@@ -784,13 +820,13 @@ def workshop_answer(
     from .selectors import workshop_state
 
     if str(workshop.current_card_id) != card_id:
-        raise BallotRejected("The workshop has moved on to another card; your phone shows it now.")
+        raise BallotRejected(_("The workshop has moved on to another card; your phone shows it now."))
     if (workshop_state(workshop.pk) or {}).get("revealed"):
         raise BallotRejected(
-            "The votes on this card are revealed: talk it through. The next card comes soon."
+            _("The votes on this card are revealed: talk it through. The next card comes soon.")
         )
     if colour not in Colour.values or trend not in [*Trend.values, ""]:
-        raise BallotRejected("Choose green, yellow or red.")
+        raise BallotRejected(_("Choose green, yellow or red."))
     return ballot_submit(
         round=workshop.part.round,
         squad=workshop.part.squad,

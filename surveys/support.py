@@ -14,7 +14,11 @@ from enum import IntEnum
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from .matrix import percent
 from .models import Result, Round, Squad
 
 # How much one card (or one occurrence) of each kind weighs, and how many of them count at most.
@@ -48,7 +52,7 @@ class Headline(IntEnum):
 
     @property
     def label(self) -> str:
-        return ("Needs support now", "Worth a look", "Doing fine")[self]
+        return (_("Needs support now"), _("Worth a look"), _("Doing fine"))[self]
 
     @property
     def css(self) -> str:
@@ -91,7 +95,7 @@ class QueueEntry:
 
 
 def _cards(count: int) -> str:
-    return f"{count} card{'s' if count != 1 else ''}"
+    return ngettext("%(count)s card", "%(count)s cards", count) % {"count": count}
 
 
 def _folded(kind: str, label: str, results: list[Result], url: str) -> Reason | None:
@@ -100,7 +104,7 @@ def _folded(kind: str, label: str, results: list[Result], url: str) -> Reason | 
         return None
     return Reason(
         kind,
-        f"{label} on {_cards(len(results))}",
+        _("%(reason)s on %(cards)s") % {"reason": label, "cards": _cards(len(results))},
         f"{url}#card-{results[0].card_id}",
         [r.card.name for r in results],
     )
@@ -118,19 +122,30 @@ def squad_reasons(
     entry = QueueEntry(squad=squad, round=latest, previous=previous)
     page = reverse("surveys:squad", args=[squad.slug])
     if latest is None:
-        entry.reasons.append(Reason("no-round", "No finished round yet", page))
+        entry.reasons.append(Reason("no-round", _("No finished round yet"), page))
     minimum = settings.HEALTHCHECK_MIN_RESPONSES
     now = results.get(latest.pk, []) if latest else []
     if now:
         url = f"{page}?round={latest.pk}"
         first = now[0]
         if first.ballots == 0:
-            entry.reasons.append(Reason("no-ballots", f"No ballot at all in {latest.title}", url))
+            entry.reasons.append(
+                Reason("no-ballots", _("No ballot at all in %(round)s") % {"round": latest.title}, url)
+            )
         elif first.ballots < minimum:  # "fewer than k", never the count: it would tell who did not vote
-            text = f"Fewer than {minimum} of {first.members} members voted in {latest.title}: nothing can be shown"
+            text = _("Fewer than %(k)s of %(members)s members voted in %(round)s: nothing can be shown") % {
+                "k": minimum,
+                "members": first.members,
+                "round": latest.title,
+            }
             entry.reasons.append(Reason("below-minimum", text, url))
         elif first.participation is not None and first.participation < LOW_PARTICIPATION:
-            text = f"Participation {first.ballots} of {first.members} ({first.participation:.0%}) in {latest.title}"
+            text = _("Participation %(ballots)s of %(members)s (%(share)s) in %(round)s") % {
+                "ballots": first.ballots,
+                "members": first.members,
+                "share": percent(first.participation),
+                "round": latest.title,
+            }
             entry.reasons.append(Reason("low-participation", text, url))
         # Only cards with enough answers: the light of any other is not to be told.
         now = [r for r in now if r.visible]
@@ -138,18 +153,22 @@ def squad_reasons(
         red = [r for r in now if r.light == "red"]
         still_red = [r for r in red if getattr(before.get(r.card_id), "light", None) == "red"]
         for reason in (
-            _folded("still-red", "Red two rounds running", still_red, url),
-            _folded("red", "Red", [r for r in red if r not in still_red], url),
+            _folded("still-red", _("Red two rounds running"), still_red, url),
+            _folded("red", _("Red"), [r for r in red if r not in still_red], url),
             _folded(
-                "fell", "Score fell by 0.25 or more", [r for r in now if r.change_direction == "down"], url
+                "fell",
+                _("Score fell by %(step)s or more")
+                % {"step": number_format(settings.HEALTHCHECK_CHANGE_AT, 2)},
+                [r for r in now if r.change_direction == "down"],
+                url,
             ),
             _folded(
                 "divergence",
-                "Voted trend and measured change disagree",
+                _("Voted trend and measured change disagree"),
                 [r for r in now if r.divergence],
                 url,
             ),
-            _folded("split", "Split votes", [r for r in now if r.split], url),
+            _folded("split", _("Split votes"), [r for r in now if r.split], url),
         ):
             if reason is not None:
                 entry.reasons.append(reason)
@@ -157,7 +176,8 @@ def squad_reasons(
         entry.reasons.append(
             Reason(
                 "overdue",
-                f"{overdue} overdue action item{'s' if overdue != 1 else ''}",
+                ngettext("%(count)s overdue action item", "%(count)s overdue action items", overdue)
+                % {"count": overdue},
                 f"{page}#actions",
                 count=overdue,
             )

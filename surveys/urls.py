@@ -46,6 +46,7 @@ urlpatterns = [
     path("squads/<slug:slug>/actions/<id:pk>/delete/", actions.action_delete, name="action-delete"),
     path("coach/", coach.coach_queue, name="coach-queue"),
     path("account/reminders/", account.reminder_settings, name="reminder-settings"),
+    path("language/", account.choose_language, name="language"),
     path("manage/", manage.manage_home, name="manage"),
     path("manage/tribes/<slug:slug>/rounds/new/", manage.round_new, name="round-new"),
     path("manage/tribes/<slug:slug>/deck/", manage.deck, name="deck"),

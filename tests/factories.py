@@ -22,9 +22,9 @@ def make_user(username: str | None = None, **extra):
     return user
 
 
-def make_tribe(name: str | None = None) -> Tribe:
+def make_tribe(name: str | None = None, *, language: str = "") -> Tribe:
     name = name or f"Tribe {next(_serial)}"
-    return tribe_create(name=name, slug=name.lower().replace(" ", "-"))
+    return tribe_create(name=name, slug=name.lower().replace(" ", "-"), language=language)
 
 
 def make_squad(tribe: Tribe, name: str | None = None, *, members: int = 0) -> Squad:

@@ -35,6 +35,7 @@ def test_a_tribe_created_in_the_admin_gets_the_default_deck(staff):
         {
             "name": "Platform",
             "slug": "platform",
+            "language": "en",
             "squads-TOTAL_FORMS": "0",
             "squads-INITIAL_FORMS": "0",
         },

@@ -77,19 +77,18 @@ def test_a_scheduled_round_is_announced_as_scheduled(client, lead, tribe, cards)
 
 def test_overlap_errors_use_the_local_time(client, lead, tribe, cards, settings):
     settings.TIME_ZONE = "Europe/Stockholm"
-    timezone.activate("Europe/Stockholm")
-    running = make_round(tribe, "Running")
-    client.force_login(lead)
-    local = timezone.localtime(running.closes_at)
-    data = {
-        "title": "Clash",
-        "opens_at": (local - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
-        "closes_at": (local + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M"),
-        "cards": [c.pk for c in cards],
-    }
-    html = client.post(reverse("surveys:round-new", args=[tribe.slug]), data).content.decode()
-    assert f"to {local:%d %b %Y %H:%M} CE" in html  # CET or CEST, never UTC
-    timezone.deactivate()
+    with timezone.override("Europe/Stockholm"):
+        running = make_round(tribe, "Running")
+        client.force_login(lead)
+        local = timezone.localtime(running.closes_at)
+        data = {
+            "title": "Clash",
+            "opens_at": (local - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+            "closes_at": (local + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M"),
+            "cards": [c.pk for c in cards],
+        }
+        html = client.post(reverse("surveys:round-new", args=[tribe.slug]), data).content.decode()
+    assert f"to {local:%a} {local.day} {local:%b %Y, %H:%M} CE" in html  # CET or CEST, never UTC
 
 
 def test_an_action_on_a_retired_card_can_still_be_edited(client, alice, tribe, squad, cards):

@@ -425,6 +425,7 @@ GENERAL = {
     "guest-vote": 403,
     "guest-forget": 405,  # POST only; it forgets the browser that asks, nothing else
     "workshop-state": 404,  # reached only through a signed address that the pages hand out
+    "language": 405,  # POST only; it sets the language of whoever asks, nothing else
 }
 
 

@@ -93,3 +93,12 @@ def test_a_bad_line_is_named_and_nothing_changes(db, tmp_path, line, message):
 def test_missing_columns_are_named(db, tmp_path):
     with pytest.raises(CommandError, match="missing column"):
         call_command("import_org", str(write(tmp_path, "tribe,squad\nPayments,Checkout\n")))
+
+
+def test_tribes_made_in_swedish_get_the_swedish_deck(db, tmp_path):
+    call_command("import_org", str(write(tmp_path, SAMPLE)), "--language", "sv")
+    payments = Tribe.objects.get(name="Payments")
+    assert payments.language == "sv"
+    assert payments.cards.order_by("position").first().name == "Lätt att släppa"
+    with pytest.raises(CommandError):
+        call_command("import_org", str(write(tmp_path, SAMPLE)), "--language", "xx")

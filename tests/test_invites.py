@@ -325,3 +325,15 @@ def test_a_guest_who_saves_sees_that_they_are_done_not_the_form_again(invite, ca
     assert (
         f'name="card-{cards[0].pk}-colour" id="id_card-{cards[0].pk}-colour_0" value="green" checked' in again
     )
+
+
+def test_a_guest_chooses_swedish_on_the_guest_page_and_votes_in_it(invite, cards):
+    guest = Client(HTTP_ACCEPT_LANGUAGE="en")
+    join(guest, invite)
+    page = guest.get(guest_url(invite)).content.decode()
+    assert 'action="/language/"' in page and ">Svenska<" in page
+    guest.post(reverse("surveys:language"), {"language": "sv", "next": guest_url(invite)})
+    swedish = guest.get(guest_url(invite)).content.decode()
+    assert 'lang="sv"' in swedish and "Spara mina svar" in swedish
+    saved = guest.post(guest_url(invite), ballot_data(cards), follow=True).content.decode()
+    assert "Din röstsedel är sparad" in saved and "Glöm den här webbläsaren" in saved

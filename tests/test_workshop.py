@@ -278,3 +278,19 @@ def test_a_guest_votes_only_through_this_workshops_own_live_link(open_round, squ
     assert open_workshop.link.used == 1  # results will say a ballot came through the open link
     InviteLink.objects.filter(pk=open_workshop.link.pk).update(revoked=True)
     assert guest.get(reverse("surveys:workshop-phone", args=[open_workshop.pk])).status_code == 404
+
+
+def test_a_phone_in_the_workshop_has_the_language_switcher_and_speaks_swedish(
+    client, lead, workshop, members
+):
+    client.force_login(lead)
+    control(client, workshop, "start")
+    person = phone(members[0], workshop)
+    page = person.get(reverse("surveys:workshop-phone", args=[workshop.pk])).content.decode()
+    assert 'action="/language/"' in page and ">Svenska<" in page
+    person.post(reverse("surveys:language"), {"language": "sv", "next": "/"})
+    swedish = person.get(reverse("surveys:workshop-phone", args=[workshop.pk])).content.decode()
+    assert "Hur är det? Tryck på en färg för att rösta" in swedish and "Kort 1 av 11" in swedish
+    vote(person, workshop, "green")
+    voted = person.get(reverse("surveys:workshop-phone", args=[workshop.pk])).content.decode()
+    assert "Din röst: Grön." in voted

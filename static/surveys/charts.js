@@ -48,7 +48,9 @@
       });
       part[path[path.length - 1]] = update[key];
     });
-    Plotly.newPlot(element, figure.data, layout, { displayModeBar: false, responsive: true });
+    // Plotly's locale follows the page's language (registered in the bundle; English is built in).
+    const locale = document.documentElement.lang || "en";
+    Plotly.newPlot(element, figure.data, layout, { displayModeBar: false, responsive: true, locale: locale });
     drawn.push(element);
   }
 

@@ -1,4 +1,5 @@
 // The live workshop: a countdown for the card's timer, and slower polling while the page is hidden.
+// Its words come translated from the page (data-left, data-up).
 (function () {
   "use strict";
 
@@ -7,7 +8,7 @@
       var left = Math.max(0, Number(timer.dataset.endsAt) - Math.floor(Date.now() / 1000));
       var minutes = Math.floor(left / 60);
       var seconds = String(left % 60).padStart(2, "0");
-      timer.textContent = left > 0 ? minutes + ":" + seconds + " left on this card" : "Time is up for this card";
+      timer.textContent = left > 0 ? minutes + ":" + seconds + " " + timer.dataset.left : timer.dataset.up;
       timer.classList.toggle("workshop-timer-up", left === 0);
     });
   }

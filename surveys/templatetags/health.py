@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.formats import number_format
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 register = template.Library()
 
@@ -13,8 +16,8 @@ def signed(value: float | None) -> str:
     if value is None:
         return ""
     if abs(value) < 0.005:
-        return "±0.00"
-    return f"+{value:.2f}" if value > 0 else f"\u2212{abs(value):.2f}"
+        return "±" + number_format(0, 2)
+    return ("+" if value > 0 else "\u2212") + number_format(abs(value), 2)
 
 
 @register.filter
@@ -34,29 +37,35 @@ def bar_segments(result) -> list[dict]:
 # built here rather than included as templates: an include costs more than the markup itself.
 
 LIGHTS = {
-    "green": ("✓", "Green", ""),
-    "yellow": ("!", "Yellow", ""),
-    "red": ("✕", "Red", ": may need support"),
+    "green": ("✓", gettext_lazy("Green"), ""),
+    "yellow": ("!", gettext_lazy("Yellow"), ""),
+    "red": ("✕", gettext_lazy("Red"), gettext_lazy(": may need support")),
 }
-ARROWS = {"up": ("↑", "improving"), "flat": ("→", "stable"), "down": ("↓", "getting worse")}
+ARROWS = {
+    "up": ("↑", pgettext_lazy("trend", "improving")),
+    "flat": ("→", pgettext_lazy("trend", "stable")),
+    "down": ("↓", pgettext_lazy("trend", "getting worse")),
+}
 SYMBOLS = {"green": "✓", "yellow": "!", "red": "✕", "improving": "↑", "stable": "→", "worse": "↓"}
 
 
 def _light(value: str | None) -> str:
     if value not in LIGHTS:
-        return '<span class="light light-none">not enough votes</span>'
+        return f'<span class="light light-none">{escape(_("not enough votes"))}</span>'
     symbol, word, note = LIGHTS[value]
-    hidden = f'<span class="visually-hidden">{note}</span>' if note else ""
-    return f'<span class="light light-{value}"><span aria-hidden="true">{symbol}</span> {word}{hidden}</span>'
+    hidden = f'<span class="visually-hidden">{escape(note)}</span>' if note else ""
+    return f'<span class="light light-{value}"><span aria-hidden="true">{symbol}</span> {escape(word)}{hidden}</span>'
 
 
 def _arrow(value: str | None) -> str:
     if value not in ARROWS:
         return ""
     symbol, words = ARROWS[value]
+    title = escape(_("Voted trend: %(trend)s") % {"trend": words})
+    hidden = escape(_("voted trend %(trend)s") % {"trend": words})
     return (
-        f'<span class="arrow" title="Voted trend: {words}"><span aria-hidden="true">{symbol}</span>'
-        f'<span class="visually-hidden">voted trend {words}</span></span>'
+        f'<span class="arrow" title="{title}"><span aria-hidden="true">{symbol}</span>'
+        f'<span class="visually-hidden">{hidden}</span></span>'
     )
 
 
@@ -67,7 +76,8 @@ def _change(value: float | None, direction: str | None) -> str:
     return f'<span class="change{css}">{mark} {signed(value)}</span>'
 
 
-# The helpers above write only fixed words, symbols and numbers; nothing a person typed.
+# The helpers above write only fixed words (escaped, as translations), symbols and numbers;
+# nothing a person typed.
 
 
 @register.simple_tag
@@ -88,6 +98,12 @@ def change(value: float | None, direction: str | None) -> str:
     return mark_safe(_change(value, direction))  # noqa: S308
 
 
+@register.filter
+def light_word(value: str | None) -> str:
+    """A light in words ("Green"), in the reader's language."""
+    return str(LIGHTS[value][1]) if value in LIGHTS else _("not enough votes")
+
+
 @register.simple_tag
 def symbol(value: str) -> str:
     return SYMBOLS.get(value, "")
@@ -102,15 +118,21 @@ def as_arrow(trend: str) -> str | None:
     return TREND_ARROWS.get(trend)
 
 
+def _through_link(count: int) -> str:
+    return escape(
+        ngettext("%(count)s through an open link", "%(count)s through an open link", count) % {"count": count}
+    )
+
+
 def _agreed_cell(cell) -> str:
     """A cell whose squad agreed a colour in its workshop (shown, like every colour, from k voters)."""
-    vote = f"vote: {_light(cell.light)}"
+    vote = f"{escape(_('vote:'))} {_light(cell.light)}"
     if cell.open_link_ballots:
-        vote += f"<br>{int(cell.open_link_ballots)} through an open link"
+        vote += f"<br>{_through_link(int(cell.open_link_ballots))}"
     return mark_safe(  # noqa: S308 (fixed words, symbols and numbers)
         f'<td class="cell cell-{cell.agreed_colour} cell-agreed">{_light(cell.agreed_colour)} '
         f"{_arrow(TREND_ARROWS.get(cell.agreed_trend))}"
-        '<div class="marker"><span aria-hidden="true">✔</span> agreed</div>'
+        f'<div class="marker"><span aria-hidden="true">✔</span> {escape(_("agreed"))}</div>'
         f'<div class="cell-meta">{vote}</div></td>'
     )
 
@@ -125,23 +147,29 @@ def matrix_cell(cell, compare: bool, min_responses: int) -> str:
     if cell is not None and cell.agreed_colour and cell.visible:
         return _agreed_cell(cell)
     if cell is None or not cell.visible:
-        return mark_safe(  # noqa: S308 (a number)
-            '<td class="cell cell-none"><span class="light light-none">not enough votes</span>'
-            f'<div class="cell-meta">fewer than {int(min_responses)}</div></td>'
+        fewer = escape(_("fewer than %(k)s") % {"k": int(min_responses)})
+        return mark_safe(  # noqa: S308 (fixed words and a number)
+            f'<td class="cell cell-none">{_light(None)}<div class="cell-meta">{fewer}</div></td>'
         )
     changed = compare and cell.previous_light and cell.previous_light != cell.light
     parts = [_light(cell.light), " ", _arrow(cell.arrow)]
-    parts.append(f'<div class="cell-meta">{int(cell.voters)} of {int(cell.members)} answered</div>')
+    answered = _("%(voters)s of %(members)s answered") % {
+        "voters": int(cell.voters),
+        "members": int(cell.members),
+    }
+    parts.append(f'<div class="cell-meta">{escape(answered)}</div>')
     if cell.open_link_ballots:
-        parts.append(f'<div class="cell-meta">{int(cell.open_link_ballots)} through an open link</div>')
+        parts.append(f'<div class="cell-meta">{_through_link(int(cell.open_link_ballots))}</div>')
     if cell.split:
-        parts.append('<div class="marker"><span aria-hidden="true">⇆</span> split</div>')
+        split = escape(pgettext_lazy("votes", "split"))
+        parts.append(f'<div class="marker"><span aria-hidden="true">⇆</span> {split}</div>')
     if cell.divergence:
         parts.append(f'<div class="marker"><span aria-hidden="true">≠</span> {escape(cell.divergence)}</div>')
     if compare:
         parts.append(_change(cell.change, cell.change_direction))
         if changed:
-            parts.append(f'<div class="marker">was {cell.previous_light}</div>')
+            was = _("was %(light)s") % {"light": LIGHTS[cell.previous_light][1].lower()}
+            parts.append(f'<div class="marker">{escape(was)}</div>')
     css = f"cell cell-{cell.light}{' cell-changed' if changed else ''}"
     return mark_safe(f'<td class="{css}">{"".join(parts)}</td>')  # noqa: S308 (fixed words and numbers)
 

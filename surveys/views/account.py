@@ -1,12 +1,51 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
 
-from ..models import ReminderPreference
+from healthcheck.middleware import SESSION_LANGUAGE
+
+from ..models import Profile, ReminderPreference
+
+
+def remember_language(sender, request: HttpRequest, user, **kwargs) -> None:
+    """On signing in, the language chosen on the profile becomes the session's (no query per page)."""
+    language = Profile.objects.filter(user=user).values_list("language", flat=True).first()
+    if language:
+        request.session[SESSION_LANGUAGE] = language
+
+
+@require_POST
+def choose_language(request: HttpRequest) -> HttpResponse:
+    """The language switcher: remembered in a cookie, and on the profile of a signed-in person."""
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+        next_url = reverse("surveys:home")
+    language = request.POST.get("language", "")
+    if language not in dict(settings.LANGUAGES):
+        messages.error(request, _("That language is not one we speak. Choose one from the list."))
+        return redirect(next_url)
+    if request.user.is_authenticated:
+        Profile.objects.update_or_create(user=request.user, defaults={"language": language})
+        request.session[SESSION_LANGUAGE] = language
+    response = redirect(next_url)
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+    return response
 
 
 @login_required
@@ -18,6 +57,6 @@ def reminder_settings(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         enabled = request.POST.get("enabled") == "on"
         ReminderPreference.objects.update_or_create(user=request.user, defaults={"enabled": enabled})
-        messages.success(request, f"Reminder emails are {'on' if enabled else 'off'}.")
+        messages.success(request, _("Reminder emails are on.") if enabled else _("Reminder emails are off."))
         return redirect("surveys:reminder-settings")
     return render(request, "surveys/reminder_settings.html", {"enabled": enabled})

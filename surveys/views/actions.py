@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ..access import get_action_for_editor, get_squad_for_editor
@@ -54,7 +55,7 @@ def action_new(request: HttpRequest, slug: str) -> HttpResponse:
         form = _form(squad, request.POST)
         if form.is_valid():
             action = action_create(squad=squad, created_by=request.user, **form.cleaned_data)
-            messages.success(request, f"Action added: {action.title}")
+            messages.success(request, _(_("Action added: %(action)s")) % {"action": action.title})
             return redirect(_back_to_card(request, squad, action))
     else:
         form = _form(squad, initial={"card": request.GET.get("card")})
@@ -69,7 +70,7 @@ def action_edit(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     form = _form(squad, request.POST or None, instance=action)
     if request.method == "POST" and form.is_valid():
         form.save()
-        messages.success(request, f"Action saved: {action.title}")
+        messages.success(request, _(_("Action saved: %(action)s")) % {"action": action.title})
         return redirect(_back(squad, action))
     return render(request, "surveys/action_form.html", {"squad": squad, "form": form, "action": action})
 
@@ -81,7 +82,8 @@ def action_done(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     squad = action.squad
     action.done = request.POST.get("done", "1") == "1"
     action.save(update_fields=["done"])
-    messages.success(request, f"{'Done' if action.done else 'Reopened'}: {action.title}")
+    done = _("Done: %(action)s") if action.done else _("Reopened: %(action)s")
+    messages.success(request, done % {"action": action.title})
     return redirect(_back(squad, action))
 
 
@@ -93,5 +95,5 @@ def action_delete(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if action.created_by_id != request.user.pk:
         raise PermissionDenied("Only the person who added an action item can delete it.")
     action.delete()
-    messages.success(request, f"Action deleted: {action.title}")
+    messages.success(request, _(_("Action deleted: %(action)s")) % {"action": action.title})
     return redirect(_back(squad))

@@ -10,6 +10,7 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.functional import SimpleLazyObject
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from .. import charts
@@ -56,7 +57,7 @@ def _trend_figures(
             names,
             latest,
             previous,
-            ("Tribe median", reference) if reference else None,
+            (_("Tribe median"), reference) if reference else None,
         ),
         "radar_rows": [
             (
@@ -131,7 +132,7 @@ def _tribe_trends(rounds: list[Round]) -> dict:
         for t in tribe_results
     }
     totals: dict[int, tuple[int, int]] = {}
-    for round_id, _, ballots, members in (
+    for round_id, _squad, ballots, members in (
         Result.objects.filter(round__in=rounds)
         .values_list("round_id", "squad_id", "ballots", "members")
         .distinct()
@@ -233,8 +234,8 @@ def coach_queue(request: HttpRequest) -> HttpResponse:
 def tribe_comments(request: HttpRequest, slug: str) -> HttpResponse:
     """Per card, the comments of each squad that reached the minimum, sorted by text."""
     tribe = get_tribe_for_coach(request, slug)
-    closed, _ = tribe_rounds(tribe)
-    rnd, _ = selected_round(request, closed, default=latest_closed(closed))
+    closed, _open = tribe_rounds(tribe)
+    rnd, _picked = selected_round(request, closed, default=latest_closed(closed))
     squads = (
         list(squads_supported_by(request.user).filter(tribe=tribe))
         if not request.user.is_staff

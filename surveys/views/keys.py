@@ -10,6 +10,7 @@ from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ..access import get_api_key_for_maker, tribes_for_key_maker
@@ -80,7 +81,9 @@ def api_key_revoke_view(request: HttpRequest, key_id: int) -> HttpResponse:
         if revoked:
             audit(AuditEvent.Action.API_KEY_REVOKED, key, request=request, reads=_scope(key))
     if revoked:
-        messages.success(request, f"“{key.name}” is revoked: reports that use it get 401 from now on.")
+        messages.success(
+            request, _("“%(key)s” is revoked: reports that use it get 401 from now on.") % {"key": key.name}
+        )
     else:
-        messages.info(request, f"“{key.name}” was revoked already.")
+        messages.info(request, _("“%(key)s” was revoked already.") % {"key": key.name})
     return redirect("surveys:api-keys")

@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ..access import (
@@ -128,7 +129,10 @@ def round_new(request: HttpRequest, slug: str) -> HttpResponse:
         if form.is_valid():
             rnd = round_create(tribe=tribe, **form.cleaned_data)
             audit(AuditEvent.Action.ROUND_CREATED, rnd, request=request, tribe=tribe.name)
-            messages.success(request, f"{rnd.title} is saved as a draft. Open it when you are ready.")
+            messages.success(
+                request,
+                _("%(round)s is saved as a draft. Open it when you are ready.") % {"round": rnd.title},
+            )
             return redirect(_detail(rnd))
     else:
         # The next whole minute: a round just closed ends now, and rounds must not overlap.
@@ -149,7 +153,7 @@ def round_new(request: HttpRequest, slug: str) -> HttpResponse:
 def round_edit(request: HttpRequest, round_id: int) -> HttpResponse:
     rnd = get_round_for_manager(request, round_id)
     if rnd.state in (Round.State.CLOSED, Round.State.CANCELLED):
-        messages.info(request, f"{rnd.described()} cannot be changed.")
+        messages.info(request, rnd.refusal("changed"))
         return redirect(_detail(rnd))
     form = RoundForm(
         request.POST or None,
@@ -174,7 +178,7 @@ def round_edit(request: HttpRequest, round_id: int) -> HttpResponse:
                 request=request,
                 tribe=rnd.tribe.name,
             )
-            messages.success(request, f"{form.cleaned_data['title']} is saved.")
+            messages.success(request, _("%(title)s is saved.") % {"title": form.cleaned_data["title"]})
             return redirect(_detail(rnd))
     return render(request, "surveys/manage/round_form.html", {"tribe": rnd.tribe, "form": form, "round": rnd})
 
@@ -239,7 +243,8 @@ def round_open_view(request: HttpRequest, round_id: int) -> HttpResponse:
         request,
         rnd,
         rnd.open,
-        f"{rnd.title} is open: every squad of {rnd.tribe.name} can vote.",
+        _("%(round)s is open: every squad of %(tribe)s can vote.")
+        % {"round": rnd.title, "tribe": rnd.tribe.name},
         AuditEvent.Action.ROUND_OPENED,
     )
 
@@ -252,7 +257,8 @@ def round_schedule_view(request: HttpRequest, round_id: int) -> HttpResponse:
         request,
         rnd,
         rnd.schedule,
-        f"{rnd.title} is scheduled: it opens by itself on {local_time(rnd.opens_at)}.",
+        _("%(round)s is scheduled: it opens by itself on %(opens)s.")
+        % {"round": rnd.title, "opens": local_time(rnd.opens_at)},
         AuditEvent.Action.ROUND_SCHEDULED,
     )
 
@@ -262,7 +268,11 @@ def round_schedule_view(request: HttpRequest, round_id: int) -> HttpResponse:
 def round_cancel_view(request: HttpRequest, round_id: int) -> HttpResponse:
     rnd = get_round_for_manager(request, round_id)
     return _round_action(
-        request, rnd, rnd.cancel, f"{rnd.title} is cancelled.", AuditEvent.Action.ROUND_CANCELLED
+        request,
+        rnd,
+        rnd.cancel,
+        _("%(round)s is cancelled.") % {"round": rnd.title},
+        AuditEvent.Action.ROUND_CANCELLED,
     )
 
 
@@ -272,14 +282,14 @@ def round_extend_view(request: HttpRequest, round_id: int) -> HttpResponse:
     rnd = get_round_for_manager(request, round_id)
     form = ExtendForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Enter the new closing time as a date and time.")
+        messages.error(request, _("Enter the new closing time as a date and time."))
         return redirect(_detail(rnd))
     closes_at = form.cleaned_data["closes_at"]
     return _round_action(
         request,
         rnd,
         lambda: rnd.extend(closes_at=closes_at),
-        f"{rnd.title} now closes later.",
+        _("%(round)s now closes later.") % {"round": rnd.title},
         AuditEvent.Action.ROUND_EXTENDED,
         closes_at=closes_at.isoformat(),
     )
@@ -295,7 +305,7 @@ def round_delete_view(request: HttpRequest, round_id: int) -> HttpResponse:
         messages.error(request, str(exc))
         return redirect(_detail(rnd))
     audit(AuditEvent.Action.ROUND_DELETED, rnd.title, request=request, tribe=rnd.tribe.name)
-    messages.success(request, f"The draft {rnd.title} is deleted.")
+    messages.success(request, _("The draft %(round)s is deleted.") % {"round": rnd.title})
     return redirect("surveys:manage")
 
 
@@ -305,7 +315,9 @@ def round_close_view(request: HttpRequest, round_id: int) -> HttpResponse:
     """Close a round by hand: GET asks for confirmation, POST closes it and freezes the results."""
     rnd = get_round_for_manager(request, round_id)
     if rnd.voting_status() != "open" and rnd.state != Round.State.OPEN:
-        messages.info(request, f"{rnd.title} is not open, so there is nothing to close.")
+        messages.info(
+            request, _("%(round)s is not open, so there is nothing to close.") % {"round": rnd.title}
+        )
         return redirect(_detail(rnd))
     if request.method == "POST":
         try:
@@ -315,7 +327,7 @@ def round_close_view(request: HttpRequest, round_id: int) -> HttpResponse:
             return redirect(_detail(rnd))
         if closed:
             audit(AuditEvent.Action.ROUND_CLOSED, rnd, request=request, tribe=rnd.tribe.name)
-        messages.success(request, f"{rnd.title} is closed and its results are ready.")
+        messages.success(request, _("%(round)s is closed and its results are ready.") % {"round": rnd.title})
         return redirect(reverse("surveys:tribe-dashboard", args=[rnd.tribe.slug]) + f"?round={rnd.pk}")
     ctx = {"round": rnd, "ballots": Ballot.objects.filter(round=rnd).count()}
     return render(request, "surveys/round_close.html", ctx)
@@ -333,7 +345,8 @@ def squad_finish_view(request: HttpRequest, round_id: int, squad_slug: str) -> H
         request,
         rnd,
         part.close,
-        f"{part.squad.name} has finished {rnd.title}: its results are ready.",
+        _("%(squad)s has finished %(round)s: its results are ready.")
+        % {"squad": part.squad.name, "round": rnd.title},
         AuditEvent.Action.SQUAD_FINISHED,
         squad=part.squad.name,
     )
@@ -377,7 +390,7 @@ def invite_detail(request: HttpRequest, invite_id: int) -> HttpResponse:
     invite = get_invite_for_inviter(request, invite_id)
     url = request.build_absolute_uri(reverse("surveys:join", args=[invite.token]))
     qr = segno.make(url, error="m").svg_inline(
-        scale=8, border=2, omitsize=True, title=f"Invite link for {invite.squad.name}"
+        scale=8, border=2, omitsize=True, title=_("Invite link for %(squad)s") % {"squad": invite.squad.name}
     )
     ctx = {"invite": invite, "url": url, "qr": qr, "live": invite_is_live(invite)}
     return render(request, "surveys/manage/invite.html", ctx)
@@ -389,7 +402,9 @@ def invite_revoke(request: HttpRequest, invite_id: int) -> HttpResponse:
     invite = get_invite_for_inviter(request, invite_id)
     InviteLink.objects.filter(pk=invite.pk).update(revoked=True)
     audit(AuditEvent.Action.INVITE_REVOKED, invite, request=request)
-    messages.success(request, f"The invite link for {invite.squad.name} no longer works.")
+    messages.success(
+        request, _("The invite link for %(squad)s no longer works.") % {"squad": invite.squad.name}
+    )
     return redirect("surveys:invite-detail", invite_id=invite.pk)
 
 
@@ -404,7 +419,7 @@ def deck(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         card = card_add(tribe=tribe, **form.cleaned_data)
         audit(AuditEvent.Action.DECK_CHANGED, card, request=request, tribe=tribe.name, change="added")
-        messages.success(request, f"{card.name} is added to the deck.")
+        messages.success(request, _("%(card)s is added to the deck.") % {"card": card.name})
         return redirect("surveys:deck", slug=tribe.slug)
     cards = (
         HealthCard.objects.filter(tribe=tribe)
@@ -430,7 +445,7 @@ def card_edit(request: HttpRequest, card_id: int) -> HttpResponse:
             change="edited",
             was=before,
         )
-        messages.success(request, f"{card.name} is saved; its history stays with it.")
+        messages.success(request, _("%(card)s is saved; its history stays with it.") % {"card": card.name})
         return redirect("surveys:deck", slug=card.tribe.slug)
     return render(request, "surveys/manage/card_form.html", {"card": card, "form": form, "tribe": card.tribe})
 
@@ -445,16 +460,17 @@ def card_change(request: HttpRequest, card_id: int) -> HttpResponse:
         card_move(card=card, up=action == "up")
     elif action in ("retire", "restore"):
         card_retire(card=card, retired=action == "retire")
-        messages.success(request, f"{card.name} is {'retired' if card.retired else 'back in the deck'}.")
+        done = _("%(card)s is retired.") if card.retired else _("%(card)s is back in the deck.")
+        messages.success(request, done % {"card": card.name})
     elif action == "delete":
         try:
             card_delete(card=card)
         except RoundRejected as exc:
             messages.error(request, str(exc))
             return redirect("surveys:deck", slug=card.tribe.slug)
-        messages.success(request, f"{card.name} is deleted.")
+        messages.success(request, _("%(card)s is deleted.") % {"card": card.name})
     else:
-        messages.error(request, "Unknown change.")
+        messages.error(request, _("Unknown change."))
         return redirect("surveys:deck", slug=card.tribe.slug)
     audit(AuditEvent.Action.DECK_CHANGED, card, request=request, tribe=card.tribe.name, change=action)
     return redirect("surveys:deck", slug=card.tribe.slug)

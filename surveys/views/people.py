@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from ..access import get_tribe_for_manager
@@ -97,30 +98,44 @@ def people(request: HttpRequest, slug: str) -> HttpResponse:
             except InvitationsFailed as exc:
                 messages.warning(
                     request,
-                    f"{form.cleaned_data['email']} is added, but the invitation could not be sent ({exc}). "
-                    "Use “Invite again” once the mail server answers.",
+                    _(
+                        "%(email)s is added, but the invitation could not be sent (%(exc)s). "
+                        "Use “Invite again” once the mail server answers."
+                    )
+                    % {"email": form.cleaned_data["email"], "exc": exc},
                 )
                 return redirect("surveys:people", slug=tribe.slug)
             role = SquadRole.Role(form.cleaned_data["role"]).label.lower()
             # The same words whether the address had an account or not.
             messages.success(
                 request,
-                f"{form.cleaned_data['email']} is now {role} of {form.cleaned_data['squad'].name}. "
-                "If they have no password yet, an invitation to set one is on its way.",
+                _(
+                    "%(email)s is now %(role)s of %(squad)s. "
+                    "If they have no password yet, an invitation to set one is on its way."
+                )
+                % {
+                    "email": form.cleaned_data["email"],
+                    "role": role,
+                    "squad": form.cleaned_data["squad"].name,
+                },
             )
         elif action == "move":
             role = _role(tribe, request.POST.get("role", ""))
             to = _squad(tribe, request.POST.get("squad", ""))
             role_move(role=role, to=to, request=request)
             messages.success(
-                request, f"{role.user.get_full_name() or role.user.get_username()} moved to {to.name}."
+                request,
+                _("%(user)s moved to %(to)s.")
+                % {"user": role.user.get_full_name() or role.user.get_username(), "to": to.name},
             )
         elif action == "remove":
             role = _role(tribe, request.POST.get("role", ""))
             role_remove(role=role, request=request)
             who = role.user.get_full_name() or role.user.get_username()
             messages.success(
-                request, f"{who} is no longer {role.get_role_display().lower()} of {role.squad.name}."
+                request,
+                _("%(who)s is no longer %(role)s of %(squad)s.")
+                % {"who": who, "role": role.get_role_display().lower(), "squad": role.squad.name},
             )
         elif action == "invite":
             person = (
@@ -134,12 +149,16 @@ def people(request: HttpRequest, slug: str) -> HttpResponse:
             if person is None:
                 raise Http404("No such person in this tribe")
             if person.has_usable_password():
-                raise PeopleRejected(f"{person.get_username()} has set a password already.")
+                raise PeopleRejected(
+                    _("%(person)s has set a password already.") % {"person": person.get_username()}
+                )
             try:
                 people_invite(users=[person], invited_by=request.user, tribe=tribe, request=request)
             except InvitationsFailed as exc:
-                raise PeopleRejected(f"The invitation could not be sent: {exc}") from None
-            messages.success(request, f"A new invitation is on its way to {person.email}.")
+                raise PeopleRejected(_("The invitation could not be sent: %(exc)s") % {"exc": exc}) from None
+            messages.success(
+                request, _("A new invitation is on its way to %(email)s.") % {"email": person.email}
+            )
         elif action == "squad-add":
             form = SquadNameForm(request.POST)
             if not form.is_valid():
@@ -149,20 +168,24 @@ def people(request: HttpRequest, slug: str) -> HttpResponse:
             except PeopleRejected as exc:
                 form.add_error("name", str(exc))
                 return _render(request, tribe, is_lead=True, status=400, squad_form=form)
-            messages.success(request, f"{squad.name} is added to {tribe.name}.")
+            messages.success(
+                request, _("%(squad)s is added to %(tribe)s.") % {"squad": squad.name, "tribe": tribe.name}
+            )
         elif action == "squad-rename":
             squad = _squad(tribe, request.POST.get("squad", ""))
             form = SquadNameForm(request.POST)
             if not form.is_valid():
-                raise PeopleRejected("Give the squad a name.")
+                raise PeopleRejected(_("Give the squad a name."))
             before = squad.name
             squad_rename(squad=squad, name=form.cleaned_data["name"], request=request)
-            messages.success(request, f"{before} is now called {squad.name}.")
+            messages.success(
+                request, _("%(before)s is now called %(squad)s.") % {"before": before, "squad": squad.name}
+            )
         elif action in ("squad-up", "squad-down"):
             squad = _squad(tribe, request.POST.get("squad", ""))
             squad_shift(squad=squad, by=-1 if action == "squad-up" else 1, request=request)
         else:
-            raise PeopleRejected("That is not something this page does.")
+            raise PeopleRejected(_("That is not something this page does."))
     except PeopleRejected as exc:
         return _render(
             request,

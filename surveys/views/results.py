@@ -11,6 +11,8 @@ from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.functional import SimpleLazyObject
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET
 
 from .. import charts
@@ -20,6 +22,7 @@ from ..models import ActionItem, Answer, Result, Round, RoundSquad, Squad, Squad
 from ..release import fragment_key
 from ..selectors import latest_closed, point_for, round_cards, selected_round, squad_rounds, tribe_rounds
 from ..spreadsheet import neutralise
+from ..templatetags.health import ARROWS, LIGHTS
 
 HISTORY_ROUNDS = 8
 
@@ -109,6 +112,11 @@ def tribe_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "surveys/tribe_dashboard.html", ctx)
 
 
+def _light_word(light: str | None) -> str:
+    """A light as a lower-case word in the reader's language ("green", "grön"), or nothing."""
+    return str(LIGHTS[light][1]).lower() if light in LIGHTS else ""
+
+
 def _number(value: float | None) -> str:
     return "" if value is None else f"{value:.2f}"
 
@@ -118,8 +126,8 @@ def _number(value: float | None) -> str:
 def tribe_export(request: HttpRequest, slug: str) -> HttpResponse:
     """The results of one round as CSV: aggregates only, with the minimum of responses applied."""
     tribe = get_tribe_for_viewer(request, slug)
-    rounds, _ = tribe_rounds(tribe)
-    rnd, _ = selected_round(request, rounds, default=latest_closed(rounds))
+    rounds, _open = tribe_rounds(tribe)
+    rnd, _picked = selected_round(request, rounds, default=latest_closed(rounds))
     if rnd is None:
         raise Http404("No results yet")
     matrix = _round_matrix(rnd, _squads_of(rnd), round_cards(rnd))
@@ -127,31 +135,39 @@ def tribe_export(request: HttpRequest, slug: str) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{tribe.slug}-round-{rnd.pk}.csv"'
     writer = csv.writer(response)
-    # Scores are 0 to 2 and changes are given as words, so no number needs a sign.
+    # Scores are 0 to 2 and changes are given as words, so no number needs a sign. The headers and
+    # words are in the reader's language; numbers keep a decimal point, as spreadsheets import them.
     writer.writerow(
         [
-            "round",
-            "squad",
-            "card",
-            "voters",
-            "members",
-            "green",
-            "yellow",
-            "red",
-            "score",
-            "light",
-            "voted trend",
-            "previous score",
-            "measured change",
-            "split",
-            "note",
-            "open-link ballots",
-            "agreed colour",
-            "agreed trend",
+            _("round"),
+            _("squad"),
+            _("card"),
+            _("voters"),
+            _("members"),
+            _("green"),
+            _("yellow"),
+            _("red"),
+            _("score"),
+            _("light"),
+            _("voted trend"),
+            _("previous score"),
+            _("measured change"),
+            _("split"),
+            _("note"),
+            _("open-link ballots"),
+            _("agreed colour"),
+            _("agreed trend"),
         ]
     )
-    hidden = f"fewer than {settings.HEALTHCHECK_MIN_RESPONSES} answered"
-    trend_words = {"up": "improving", "flat": "stable", "down": "getting worse", None: ""}
+    hidden = _("fewer than %(k)s answered") % {"k": settings.HEALTHCHECK_MIN_RESPONSES}
+    trend_words = {key: str(words) for key, (_symbol, words) in ARROWS.items()} | {None: ""}
+    trend_of = {"improving": "up", "stable": "flat", "worse": "down"}
+    directions = {
+        "up": pgettext("change", "up"),
+        "down": pgettext("change", "down"),
+        "same": pgettext("change", "same"),
+    }
+    yes, no = _("yes"), _("no")
     for row in matrix.rows:
         for squad, cell in zip(matrix.squads, row.cells, strict=True):
             if cell is None or not cell.visible:
@@ -165,17 +181,21 @@ def tribe_export(request: HttpRequest, slug: str) -> HttpResponse:
                     cell.yellows,
                     cell.reds,
                     _number(cell.score),
-                    cell.light,
+                    _light_word(cell.light),
                     trend_words[cell.arrow],
                     _number(previous),
-                    cell.change_direction or "",
-                    "yes" if cell.split else "no",
+                    directions.get(cell.change_direction, ""),
+                    yes if cell.split else no,
                     cell.divergence,
                 ]
             shown = cell is not None and cell.visible
             voters = cell.voters if shown else ""
             through_link = cell.open_link_ballots if shown else ""
-            agreed = [cell.agreed_colour, cell.agreed_trend] if shown else ["", ""]
+            agreed = (
+                [_light_word(cell.agreed_colour), trend_words[trend_of.get(cell.agreed_trend)]]
+                if shown
+                else ["", ""]
+            )
             writer.writerow(
                 neutralise(v)
                 for v in [rnd.title, squad.name, row.card.name, voters, *values, through_link, *agreed]
@@ -187,7 +207,8 @@ def tribe_export(request: HttpRequest, slug: str) -> HttpResponse:
             neutralise(v)
             for v in [
                 rnd.title,
-                f"Tribe ({t.reached} of {t.total} squads with enough votes)",
+                _("Tribe (%(reached)s of %(total)s squads with enough votes)")
+                % {"reached": t.reached, "total": t.total},
                 row.card.name,
                 "",
                 "",
@@ -195,12 +216,15 @@ def tribe_export(request: HttpRequest, slug: str) -> HttpResponse:
                 t.yellows,
                 t.reds,
                 _number(t.score),
-                t.light or "",
+                _light_word(t.light),
                 "",
                 "",
-                f"{t.change_direction} (same {t.compared} squads)" if t.change_direction else "",
+                _("%(direction)s (same %(compared)s squads)")
+                % {"direction": directions[t.change_direction], "compared": t.compared}
+                if t.change_direction
+                else "",
                 "",
-                "possible systemic issue" if row.systemic else "",
+                _("possible systemic issue") if row.systemic else "",
                 "",
                 "",
                 "",
@@ -221,7 +245,7 @@ class ActionView:
         """The card's light when the action was agreed and now, e.g. "yellow → green"."""
         if self.before is None or self.now is None or self.before.round_id == self.now.round_id:
             return ""
-        return f"{self.before.light or 'not enough votes'} → {self.now.light or 'not enough votes'}"
+        return f"{_light_word(self.before.light) or _('not enough votes')} → {_light_word(self.now.light) or _('not enough votes')}"
 
 
 @dataclass

@@ -10,6 +10,8 @@ from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ..access import get_tribe_for_lead
@@ -73,15 +75,18 @@ def schedule(request: HttpRequest, slug: str) -> HttpResponse:
     cadence = cadence_save(cadence=form.save(commit=False), cards=form.cleaned_data["cards"], by=request.user)
     nxt = cadence_next_round(tribe)
     if cadence.every == Cadence.Every.OFF:
-        messages.success(request, "The rhythm is off: rounds are made by hand.")
+        messages.success(request, _("The rhythm is off: rounds are made by hand."))
     elif nxt is not None:
         messages.success(
             request,
-            f"Saved: {cadence.described()}. {nxt.title} is scheduled to open {local_time(nxt.opens_at)}.",
+            _("Saved: %(described)s. %(nxt)s is scheduled to open %(opens)s.")
+            % {"described": cadence.described(), "nxt": nxt.title, "opens": local_time(nxt.opens_at)},
         )
     else:
         messages.warning(
-            request, f"Saved: {cadence.described()}. No round could be scheduled yet; see below."
+            request,
+            _("Saved: %(described)s. No round could be scheduled yet; see below.")
+            % {"described": cadence.described()},
         )
     return redirect(_page(tribe))
 
@@ -92,8 +97,10 @@ def _the_round_shown(request: HttpRequest, tribe: Tribe):
     if rnd is None or str(rnd.pk) != request.POST.get("round"):
         messages.error(
             request,
-            "The next round of the rhythm has changed since the page was loaded (it may have opened); "
-            "nothing was changed. Here it is as it is now.",
+            _(
+                "The next round of the rhythm has changed since the page was loaded (it may have opened); "
+                "nothing was changed. Here it is as it is now."
+            ),
         )
         return None
     return rnd
@@ -115,8 +122,13 @@ def cadence_skip_view(request: HttpRequest, slug: str) -> HttpResponse:
     with suppress(RoundRejected, IntegrityError):  # if not now, the scheduler makes it on its next tick
         cadence_plan(cadence=tribe.cadence)
     nxt = cadence_next_round(tribe)
-    follow = f" The next one is {nxt.title}, opening {local_time(nxt.opens_at)}." if nxt else ""
-    messages.success(request, f"{rnd.title} is skipped.{follow}")
+    skipped = _("%(round)s is skipped.") % {"round": rnd.title}
+    if nxt:
+        skipped += " " + _("The next one is %(round)s, opening %(opens)s.") % {
+            "round": nxt.title,
+            "opens": local_time(nxt.opens_at),
+        }
+    messages.success(request, skipped)
     return _back(request, tribe)
 
 
@@ -137,7 +149,12 @@ def cadence_shift_view(request: HttpRequest, slug: str) -> HttpResponse:
             audit(AuditEvent.Action.ROUND_CHANGED, rnd, request=request, tribe=tribe.name, by="shifted")
             messages.success(
                 request,
-                f"{rnd.title} now opens {local_time(rnd.opens_at)} and closes {local_time(rnd.closes_at)}.",
+                _("%(round)s now opens %(opens)s and closes %(closes)s.")
+                % {
+                    "round": rnd.title,
+                    "opens": local_time(rnd.opens_at),
+                    "closes": local_time(rnd.closes_at),
+                },
             )
             return _back(request, tribe)
     return _render(request, tribe, shift_form=form, status=400)
@@ -160,12 +177,16 @@ def channel_add(request: HttpRequest, slug: str) -> HttpResponse:
             added_by=request.user,
         )
     except IntegrityError:  # added at the same moment by someone else
-        form.add_error("kind", f"{tribe.name} has a channel of that kind already; remove it first.")
+        form.add_error(
+            "kind",
+            _("%(tribe)s has a channel of that kind already; remove it first.") % {"tribe": tribe.name},
+        )
         return _render(request, tribe, channel_form=form, status=409)
     audit(AuditEvent.Action.CHANNEL_ADDED, channel, request=request, tribe=tribe.name)
     messages.success(
         request,
-        f"The {channel.get_kind_display()} channel will hear when rounds open, close soon and are published.",
+        _("The %(channel)s channel will hear when rounds open, close soon and are published.")
+        % {"channel": channel.get_kind_display()},
     )
     return redirect(_page(tribe))
 
@@ -184,7 +205,9 @@ def channel_remove(request: HttpRequest, slug: str, channel_id: int) -> HttpResp
     tribe, channel = _channel(request, slug, channel_id)
     audit(AuditEvent.Action.CHANNEL_REMOVED, channel, request=request, tribe=tribe.name)
     channel.delete()
-    messages.success(request, f"The {channel.get_kind_display()} channel is removed.")
+    messages.success(
+        request, _("The %(channel)s channel is removed.") % {"channel": channel.get_kind_display()}
+    )
     return redirect(_page(tribe))
 
 
@@ -194,6 +217,12 @@ def channel_retry(request: HttpRequest, slug: str, channel_id: int) -> HttpRespo
     tribe, channel = _channel(request, slug, channel_id)
     count = notification_retry(channel=channel)
     messages.success(
-        request, f"{count} notification{'s' if count != 1 else ''} will be tried again within a minute."
+        request,
+        ngettext(
+            "%(count)s notification will be tried again within a minute.",
+            "%(count)s notifications will be tried again within a minute.",
+            count,
+        )
+        % {"count": count},
     )
     return redirect(_page(tribe))

@@ -13,6 +13,7 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from sesame.backends import ModelBackend as SesameBackend
 from sesame.tokens import parse_token as parse_link_token
@@ -142,11 +143,19 @@ def ballot_page(
             else:
                 no_colour, no_trend = form.missing()
                 answered = len(cards) - len(no_colour)
-                messages.success(request, f"Your ballot is saved: answered {answered} of {len(cards)}.")
+                messages.success(
+                    request,
+                    _("Your ballot is saved: answered %(answered)s of %(cards)s.")
+                    % {"answered": answered, "cards": len(cards)},
+                )
                 if no_colour:
-                    messages.warning(request, f"Still to answer: {_names(no_colour)}.")
+                    messages.warning(
+                        request, _("Still to answer: %(no_colour)s.") % {"no_colour": _names(no_colour)}
+                    )
                 if no_trend:
-                    messages.info(request, f"No trend chosen yet for: {_names(no_trend)}.")
+                    messages.info(
+                        request, _("No trend chosen yet for: %(no_trend)s.") % {"no_trend": _names(no_trend)}
+                    )
                 return redirect(request.path + ("?saved=1" if guest else ""))
     else:
         part = _part(rnd, squad)
@@ -209,8 +218,10 @@ def _signs_in_with_ballot_link(view: Callable) -> Callable:
         elif not request.user.is_authenticated:
             messages.warning(
                 request,
-                "That reminder link no longer works: the squad has finished this health check, or the "
-                "link was for another page. Sign in to vote.",
+                _(
+                    "That reminder link no longer works: the squad has finished this health check, or the "
+                    "link was for another page. Sign in to vote."
+                ),
             )
         return redirect(request.path)
 
@@ -249,8 +260,10 @@ def _problem(request: HttpRequest, title: str, text: str, status: int) -> HttpRe
 def _expired(request: HttpRequest) -> HttpResponse:
     return _problem(
         request,
-        "This workshop link no longer works",
-        "It was withdrawn, or the squad has finished this health check. Ask your coach if you still need to vote.",
+        _("This workshop link no longer works"),
+        _(
+            "It was withdrawn, or the squad has finished this health check. Ask your coach if you still need to vote."
+        ),
         410,
     )
 
@@ -258,8 +271,8 @@ def _expired(request: HttpRequest) -> HttpResponse:
 def _too_many(request: HttpRequest) -> HttpResponse:
     return _problem(
         request,
-        "Too many attempts",
-        "Too many attempts came from your network. Please wait a few minutes and try again.",
+        _("Too many attempts"),
+        _("Too many attempts came from your network. Please wait a few minutes and try again."),
         429,
     )
 
@@ -273,13 +286,13 @@ def _member_or_supporter(request: HttpRequest, invite: InviteLink) -> HttpRespon
     if not request.user.is_authenticated:
         return None
     if is_member(request, invite.squad):
-        messages.info(request, "You are a member of this squad: this is your own ballot.")
+        messages.info(request, _("You are a member of this squad: this is your own ballot."))
         return redirect("surveys:vote", round_id=invite.round_id, squad_slug=invite.squad.slug)
     if supports(request, invite.squad, invite):
         return _problem(
             request,
-            "You run this workshop",
-            "People who support the squad do not vote through its workshop link.",
+            _("You run this workshop"),
+            _("People who support the squad do not vote through its workshop link."),
             403,
         )
     return None
@@ -300,8 +313,8 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         hit(failures, period=settings.RATE_LIMIT_PERIOD)
         return _problem(
             request,
-            "This workshop link does not work",
-            "Check that you have the whole link, or ask your coach for a new one.",
+            _("This workshop link does not work"),
+            _("Check that you have the whole link, or ask your coach for a new one."),
             404,
         )
     if not invite_is_live(invite):
@@ -343,8 +356,8 @@ def guest_vote(request: HttpRequest, round_id: int, squad_slug: str) -> HttpResp
     if invite is None:
         return _problem(
             request,
-            "Open your workshop link first",
-            "This page works after you open the workshop link your coach shared (or scan its QR code).",
+            _("Open your workshop link first"),
+            _("This page works after you open the workshop link your coach shared (or scan its QR code)."),
             403,
         )
     if not invite_is_live(invite):
@@ -376,8 +389,8 @@ def guest_forget(request: HttpRequest) -> HttpResponse:
         request,
         "surveys/guest_problem.html",
         {
-            "title": "This browser is forgotten",
-            "text": "Your ballot stays counted. Thank you for taking part!",
+            "title": _("This browser is forgotten"),
+            "text": _("Your ballot stays counted. Thank you for taking part!"),
         },
     )
     forget_guest(response)

@@ -18,6 +18,7 @@ from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ..access import (
@@ -97,7 +98,7 @@ def workshop_new(request: HttpRequest, round_id: int) -> HttpResponse:
     back = "surveys:round-detail" if rnd.tribe_id in roles_of(request).tribe_roles else "surveys:manage"
     form = WorkshopForm(request.POST)
     if squad is None or not form.is_valid():
-        messages.error(request, "Choose one of your squads and how the workshop runs.")
+        messages.error(request, _("Choose one of your squads and how the workshop runs."))
         return redirect(back, **({"round_id": rnd.pk} if back == "surveys:round-detail" else {}))
     try:
         workshop = workshop_start(round=rnd, squad=squad, started_by=request.user, **form.cleaned_data)
@@ -112,7 +113,9 @@ def _qr(request: HttpRequest, link: InviteLink | None) -> tuple[str, str]:
     if link is None:
         return "", ""
     url = request.build_absolute_uri(reverse("surveys:join", args=[link.token]))
-    return url, segno.make(url, error="m").svg_inline(scale=6, border=2, omitsize=True, title="Workshop link")
+    return url, segno.make(url, error="m").svg_inline(
+        scale=6, border=2, omitsize=True, title=_("Workshop link")
+    )
 
 
 @login_required
@@ -157,7 +160,9 @@ def workshop_control(request: HttpRequest, workshop_id: int) -> HttpResponse:
                 messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
                 return back
             workshop_agree(workshop=workshop, card=workshop.current_card, **form.cleaned_data)
-            messages.success(request, f"Agreed for {workshop.current_card.name}.")
+            messages.success(
+                request, _("Agreed for %(current_card)s.") % {"current_card": workshop.current_card.name}
+            )
         elif step == "action":
             form = WorkshopActionForm(request.POST, squad=workshop.part.squad)
             if not form.is_valid():
@@ -169,16 +174,19 @@ def workshop_control(request: HttpRequest, workshop_id: int) -> HttpResponse:
                 created_by=request.user,
                 **form.cleaned_data,
             )
-            messages.success(request, f"Action added: {action.title}")
+            messages.success(request, _("Action added: %(action)s") % {"action": action.title})
         elif step == "finish":
             if workshop_finish(workshop=workshop):
                 audit(AuditEvent.Action.SQUAD_FINISHED, workshop.part.squad, request=request, via="workshop")
-            messages.success(request, f"{workshop.part.squad.name} has finished: the results are ready.")
+            messages.success(
+                request,
+                _("%(squad)s has finished: the results are ready.") % {"squad": workshop.part.squad.name},
+            )
             return redirect(
                 reverse("surveys:squad", args=[workshop.part.squad.slug]) + f"?round={workshop.part.round_id}"
             )
         else:
-            messages.error(request, "Unknown step.")
+            messages.error(request, _("Unknown step."))
     except RoundRejected as exc:
         messages.error(request, str(exc))
     return back
@@ -232,6 +240,7 @@ def workshop_phone(request: HttpRequest, workshop_id: int) -> HttpResponse:
         "workshop": workshop,
         "s": state,
         "own": own,
+        "own_colour": Colour(own["colour"]).label if own.get("colour") else "",
         "colours": [(c.value, c.label) for c in Colour],
         "trends": [(t.value, t.label) for t in Trend],
         "state_url": state_url(workshop, "phone") + f"?at={state['state']}:{state['card_id']}",

@@ -6,6 +6,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
@@ -108,8 +109,17 @@ class Command(BaseCommand):
             action="store_true",
             help="Email each person made by this run a link to set their password.",
         )
+        parser.add_argument(
+            "--language",
+            choices=[code for code, _name in settings.LANGUAGES],
+            default=settings.LANGUAGE_CODE,
+            help="The language of the tribes this run makes: their deck, round titles and chat messages.",
+        )
 
-    def handle(self, *args, file: Path, dry_run: bool, invite: bool = False, **options) -> None:
+    def handle(
+        self, *args, file: Path, dry_run: bool, invite: bool = False, language: str = "", **options
+    ) -> None:
+        self.language = language or settings.LANGUAGE_CODE
         rows = read_rows(file)
         self.changes: list[str] = []
         self.made: list = []
@@ -157,7 +167,7 @@ class Command(BaseCommand):
                         raise CommandError(
                             f"line {row.line}: cannot make a unique address for tribe {row.tribe!r}"
                         )
-                    tribe = tribe_create(name=row.tribe, slug=slug)
+                    tribe = tribe_create(name=row.tribe, slug=slug, language=self.language)
                     self.changes.append(f"+ tribe {tribe.name}")
                 tribes[row.tribe] = tribe
 
