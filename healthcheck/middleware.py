@@ -18,18 +18,32 @@ def csp_nonce_everywhere(get_response: Callable[[HttpRequest], HttpResponse]):
     return middleware
 
 
-SESSION_LANGUAGE = "language"
+def set_language_cookie(response: HttpResponse, language: str) -> None:
+    """Remember a chosen language in the browser, as Django's LocaleMiddleware reads it."""
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
 
 
 class ChosenLanguageMiddleware(LocaleMiddleware):
-    """Django's LocaleMiddleware (the language cookie, then Accept-Language), after the language a
-    signed-in person chose: their profile's choice, copied into the session when they sign in, so
-    that no page pays a query for it."""
+    """Django's LocaleMiddleware: the language cookie, else the browser's Accept-Language.
 
-    def process_request(self, request: HttpRequest) -> None:
-        chosen = request.session.get(SESSION_LANGUAGE) if hasattr(request, "session") else None
-        if chosen and translation.check_for_language(chosen) and chosen in dict(settings.LANGUAGES):
-            translation.activate(chosen)
-            request.LANGUAGE_CODE = translation.get_language()
-            return
-        super().process_request(request)
+    Signing in sets request.chosen_language from the person's profile; the response then keeps it
+    in the language cookie, so that the choice follows them to any browser and no page pays a
+    query (or a session read) for it.
+    """
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        chosen = getattr(request, "chosen_language", None)
+        if chosen:
+            set_language_cookie(response, chosen)
+        response = super().process_response(request, response)
+        # The page is written; nothing after this request inherits its language.
+        translation.deactivate()
+        return response

@@ -164,8 +164,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "healthcheck.middleware.csp_nonce_everywhere",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    # The language: the one a person chose (kept in the session from their profile, or in a
-    # cookie before sign-in), else the browser's Accept-Language.
+    # The language: the one a person chose (in a cookie, set from their profile when they sign
+    # in), else the browser's Accept-Language.
     "healthcheck.middleware.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -250,7 +250,6 @@ ACCOUNT_AUTHENTICATED_LOGIN_REDIRECTS = (
     False  # the sign-in page also serves to switch person on a shared device
 )
 ACCOUNT_SESSION_REMEMBER = True  # as before: a session lasts its SESSION_COOKIE_AGE
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "Squad health check: "
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False  # an email to an address without an account says nothing
 ACCOUNT_LOGIN_BY_CODE_ENABLED = envbool("LOGIN_BY_CODE", "false")
 ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 600

@@ -20,6 +20,10 @@ class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return False  # people are added by their tribe lead, by staff or by import
 
+    def format_email_subject(self, subject: str) -> str:
+        """The sign-in emails' subjects, after the app's name in the reader's language."""
+        return _("Squad health check: %(subject)s") % {"subject": subject}
+
 
 def axes_username(request: HttpRequest, credentials: dict | None) -> str:
     """The account a sign-in attempt is for, however it was typed (username or email, any case),

@@ -147,7 +147,7 @@ def participation_bars(rounds: list[str], ballots: list[int | None], members: li
         "customdata": [[NO_RESULT if b is None else b, m] for b, m in zip(ballots, members, strict=True)],
         "marker": {"color": "#3d5a80"},
         "name": _("Participation"),
-        "hovertemplate": _("%{x}: %{y}% (%{customdata[0]} of %{customdata[1]} voted)") + "<extra></extra>",
+        "hovertemplate": _("%{x}: %{y} (%{customdata[0]} of %{customdata[1]} voted)") + "<extra></extra>",
     }
     layout = _layout(
         height=240,

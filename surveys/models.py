@@ -342,7 +342,7 @@ class Round(models.Model):
             raise RoundRejected(_("The closing time must be after the opening time."))
         if self.state == self.State.SCHEDULED:
             if opens_at <= now:
-                raise RoundRejected("A scheduled round must open in the future; to start it now, open it.")
+                raise RoundRejected(_("A scheduled round must open in the future; to start it now, open it."))
             self._refuse_overlap(opens_at, closes_at)
         self.opens_at, self.closes_at = opens_at, closes_at
         self._save("opens_at", "closes_at")
@@ -1077,10 +1077,11 @@ class Profile(models.Model):
         return f"Profile of {self.user}"
 
 
-def language_of(user) -> str:
-    """The language to write to a person in: their choice, else the site's."""
+def language_of(user, default: str = "") -> str:
+    """The language to write to a person in: their choice, else the default given (their tribe's),
+    else the site's."""
     profile = getattr(user, "profile", None) if user is not None else None
-    return (profile.language if profile is not None else "") or settings.LANGUAGE_CODE
+    return (profile.language if profile is not None else "") or default or settings.LANGUAGE_CODE
 
 
 class ReminderPreference(models.Model):
@@ -1180,9 +1181,7 @@ class Cadence(models.Model):
         when = {
             "monthly": _("every month, on the first %(day)s"),
             "quarterly": _("every quarter, on the first %(day)s"),
-            "weeks": ngettext(
-                "every %(weeks)s week, on %(day)s", "every %(weeks)s weeks, on %(day)s", self.weeks
-            ),
+            "weeks": ngettext("every week, on %(day)s", "every %(weeks)s weeks, on %(day)s", self.weeks),
         }[self.every] % {"day": day, "weeks": self.weeks}
         return ngettext(
             "%(when)s at %(at)s, open %(days)s day", "%(when)s at %(at)s, open %(days)s days", self.open_days

@@ -119,7 +119,10 @@ class InvitationsFailed(Exception):
     """The mail server refused or could not be reached: how many invitations went out of how many."""
 
     def __init__(self, sent: int, wanted: int, reason: str) -> None:
-        super().__init__(f"{sent} of {wanted} invitations went out before the mail server failed: {reason}")
+        super().__init__(
+            _("%(sent)s of %(wanted)s invitations went out before the mail server failed: %(reason)s")
+            % {"sent": sent, "wanted": wanted, "reason": reason}
+        )
         self.sent, self.wanted = sent, wanted
 
 

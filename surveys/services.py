@@ -622,7 +622,7 @@ def reminders_send(*, days: int, now: datetime | None = None) -> int:
                 [ReminderLog(user=user, round=rnd, sent_on=today) for rnd, _ in items[1:]],
                 ignore_conflicts=True,
             )
-            language = language_of(user)
+            language = language_of(user, default=items[0][0].tribe.language)
             with translation.override(language):  # in the recipient's language
                 subject, body = _reminder_email(user, sorted(items, key=lambda item: item[0].closes_at))
             EmailMessage(subject, body, None, [user.email], headers={"Content-Language": language}).send()

@@ -86,6 +86,7 @@ def test_a_signed_in_person_keeps_the_choice_on_their_profile_across_browsers(al
     second.post(reverse("login"), {"login": "alice", "password": "password"})
     home = second.get(reverse("surveys:home"))
     assert 'lang="sv"' in home.content.decode() and "Mina hälsokoller" in text_of(home)
+    assert "Du har loggat in som alice." in text_of(home)  # even the message of the sign-in itself
     second.post(SWITCH, {"language": "en", "next": "/"})
     assert Profile.objects.get(user=alice).language == "en"
     assert "My health checks" in text_of(second.get(reverse("surveys:home")))
@@ -230,7 +231,7 @@ def test_reminders_go_out_in_each_recipients_language(mail_server, tribe, squad,
     assert reminders_send(days=2) == 2
     mails = {m["To"]: m for m in mail_server.received}
     sv, en = mails["sven@example.com"], mails["emma@example.com"]
-    assert sv["Subject"] == "Din squads hälsokoll stänger snart" and sv["Content-Language"] == "sv"
+    assert sv["Subject"] == "Hälsokollen för din squad stänger snart" and sv["Content-Language"] == "sv"
     assert "Hej sven," in sv.get_content() and "ingen kan se vad du valde" in sv.get_content()
     assert en["Subject"] == "Your squad health check closes soon" and en["Content-Language"] == "en"
     assert "Hello emma," in en.get_content() and "nobody can see what you chose" in en.get_content()
@@ -243,9 +244,80 @@ def test_an_invitation_goes_out_in_the_language_of_the_tribe_that_adds_a_new_per
     lead = make_user("lena", first_name="Lena", last_name="Lind")
     invitation_email(user=newcomer, invited_by=lead, tribe=tribe).send()
     (mail,) = mail_server.received
-    assert mail["Subject"] == "Du är inbjuden till squadernas hälsokoll" and mail["Content-Language"] == "sv"
+    assert mail["Subject"] == "Du är inbjuden till Hälsokoll för squads" and mail["Content-Language"] == "sv"
     assert "Lena Lind har lagt till dig i hälsokollen för Betalningar." in mail.get_content()
     # Someone who chose English gets English, whichever tribe adds them.
     Profile.objects.create(user=newcomer, language="en")
     invitation_email(user=newcomer, invited_by=lead, tribe=tribe).send()
     assert mail_server.received[1]["Subject"] == "You are invited to the squad health check"
+
+
+# What else follows the language
+
+
+@pytest.mark.django_db
+def test_signing_in_keeps_the_language_of_someone_who_never_chose_one(client, alice):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "sv"
+    client.post(reverse("login"), {"login": "alice", "password": "password"})
+    assert Profile.objects.get(user=alice).language == "sv"  # so that their emails come in Swedish
+
+
+@pytest.mark.django_db
+def test_reminders_to_someone_without_a_choice_are_in_the_tribes_language(mail_server):
+    tribe = tribe_create(name="Betalningar", slug="betalningar", language="sv")
+    squad = make_squad(tribe, "Kassan")
+    add_member(squad, make_user("sven"))
+    make_round(tribe, "2026 K4", opens_in=timedelta(days=-13))
+    assert reminders_send(days=2) == 1
+    (mail,) = mail_server.received
+    assert mail["Subject"] == "Hälsokollen för din squad stänger snart" and mail["Content-Language"] == "sv"
+
+
+def test_sign_in_emails_are_in_the_askers_language(sv_client, alice, mailoutbox):
+    sv_client.post(reverse("account_reset_password"), {"email": "alice@example.com"})
+    (mail,) = mailoutbox
+    assert mail.subject.startswith("Hälsokoll för squads: ") and mail.body.startswith("Hej,")
+
+
+def test_the_workshops_live_fragment_is_tagged_with_its_language(client, lead, open_round, squad):
+    from surveys.services import workshop_start
+
+    add_member(squad, make_user("member"))
+    workshop = workshop_start(
+        round=open_round, squad=squad, started_by=lead, flow="live", kind="signin", card_seconds=300
+    )
+    client.force_login(lead)
+    html = client.get(reverse("surveys:workshop-screen", args=[workshop.pk])).content.decode()
+    state = re.search(r'hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
+    english = client.get(state)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "sv"
+    swedish = client.get(state, HTTP_IF_NONE_MATCH=english["ETag"])
+    assert swedish.status_code == 200 and swedish["ETag"] != english["ETag"]
+    assert "anslutna" in swedish.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_api_schema_stays_english_whoever_asks_first(client):
+    from surveys.api.views import _schema
+
+    _schema.cache_clear()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "sv"
+    schema = client.get(reverse("api:schema"), HTTP_ACCEPT="application/json").content.decode()
+    assert "Green" in schema and "Grön" not in schema
+    _schema.cache_clear()
+
+
+def test_swedish_decimal_commas_never_reach_the_drawings(client, lead, tribe, cards, squad):
+    """Numbers for people follow the language; the coordinates of a drawing never do."""
+    for days_ago in (60, 30):
+        rnd = make_past_round(tribe, days_ago=days_ago)
+        cast(rnd, squad, cards[0], "ggyr")
+        rnd.close()
+    client.force_login(lead)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "sv"
+    html = client.get(reverse("surveys:squad", args=[squad.slug])).content.decode()
+    svg = re.search(r'<svg viewBox="0 0 \d+ \d+".*?</svg>', html, re.S).group(0)
+    assert re.search(r'points="[\d. ,]+"', svg) and re.search(r"\d+\.\d", svg)
+    assert not re.search(r"\d,\d+ ", re.sub(r'points="[^"]*"', "", svg)), svg
+    assert not re.search(r'(?:x|y|width|height)="\d+,\d', html)
+    assert "1,25" in html  # the score written for people, the Swedish way

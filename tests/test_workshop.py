@@ -293,4 +293,4 @@ def test_a_phone_in_the_workshop_has_the_language_switcher_and_speaks_swedish(
     assert "Hur är det? Tryck på en färg för att rösta" in swedish and "Kort 1 av 11" in swedish
     vote(person, workshop, "green")
     voted = person.get(reverse("surveys:workshop-phone", args=[workshop.pk])).content.decode()
-    assert "Din röst: Grön." in voted
+    assert "Din röst: grön." in voted

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 from datetime import UTC, datetime
 
 import django_filters
 from django import forms
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Max, QuerySet
+from django.utils import translation
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, quote_etag
 from drf_spectacular.types import OpenApiTypes
@@ -296,7 +299,11 @@ class ResultViewSet(ReportingViewSet):
 
 @functools.cache
 def _schema() -> dict:
-    return SpectacularAPIView.generator_class().get_schema(request=None, public=True)
+    # In English whatever the first asker's language: the API, its fields and its choices are
+    # documented in English for reporting tools, and this is drawn once per process.
+    with translation.override("en"):  # lazy words become plain English strings here, once
+        schema = SpectacularAPIView.generator_class().get_schema(request=None, public=True)
+        return json.loads(json.dumps(schema, cls=DjangoJSONEncoder))
 
 
 class SchemaView(SpectacularAPIView):

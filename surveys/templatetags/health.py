@@ -51,7 +51,8 @@ SYMBOLS = {"green": "✓", "yellow": "!", "red": "✕", "improving": "↑", "sta
 
 def _light(value: str | None) -> str:
     if value not in LIGHTS:
-        return f'<span class="light light-none">{escape(_("not enough votes"))}</span>'
+        too_few = escape(_("not enough votes"))
+        return f'<span class="light light-none">{too_few}</span>'
     symbol, word, note = LIGHTS[value]
     hidden = f'<span class="visually-hidden">{escape(note)}</span>' if note else ""
     return f'<span class="light light-{value}"><span aria-hidden="true">{symbol}</span> {escape(word)}{hidden}</span>'
@@ -98,6 +99,18 @@ def change(value: float | None, direction: str | None) -> str:
     return mark_safe(_change(value, direction))  # noqa: S308
 
 
+@register.simple_tag
+def colour_counts(greens: int, yellows: int, reds: int, separator: str = " · ") -> str:
+    """How many were green, yellow and red, each counted in the reader's language ("3 gröna")."""
+    return separator.join(
+        [
+            ngettext("%(count)s green", "%(count)s green", greens) % {"count": greens},
+            ngettext("%(count)s yellow", "%(count)s yellow", yellows) % {"count": yellows},
+            ngettext("%(count)s red", "%(count)s red", reds) % {"count": reds},
+        ]
+    )
+
+
 @register.filter
 def light_word(value: str | None) -> str:
     """A light in words ("Green"), in the reader's language."""
@@ -126,13 +139,13 @@ def _through_link(count: int) -> str:
 
 def _agreed_cell(cell) -> str:
     """A cell whose squad agreed a colour in its workshop (shown, like every colour, from k voters)."""
-    vote = f"{escape(_('vote:'))} {_light(cell.light)}"
+    vote = escape(_("vote:")) + " " + _light(cell.light)
     if cell.open_link_ballots:
         vote += f"<br>{_through_link(int(cell.open_link_ballots))}"
     return mark_safe(  # noqa: S308 (fixed words, symbols and numbers)
         f'<td class="cell cell-{cell.agreed_colour} cell-agreed">{_light(cell.agreed_colour)} '
         f"{_arrow(TREND_ARROWS.get(cell.agreed_trend))}"
-        f'<div class="marker"><span aria-hidden="true">✔</span> {escape(_("agreed"))}</div>'
+        '<div class="marker"><span aria-hidden="true">✔</span> ' + escape(_("agreed")) + "</div>"
         f'<div class="cell-meta">{vote}</div></td>'
     )
 

@@ -6,20 +6,30 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from healthcheck.middleware import SESSION_LANGUAGE
+from healthcheck.middleware import set_language_cookie
 
 from ..models import Profile, ReminderPreference
 
 
-def remember_language(sender, request: HttpRequest, user, **kwargs) -> None:
-    """On signing in, the language chosen on the profile becomes the session's (no query per page)."""
-    language = Profile.objects.filter(user=user).values_list("language", flat=True).first()
-    if language:
-        request.session[SESSION_LANGUAGE] = language
+def remember_language(sender, request: HttpRequest | None, user, **kwargs) -> None:
+    """On signing in, the language on the profile becomes the browser's (its cookie, set as the
+    response goes out). A person who never chose one keeps the language they signed in with, so
+    that their emails come in it too."""
+    if request is None:
+        return
+    chosen = Profile.objects.filter(user=user).values_list("language", flat=True).first()
+    if chosen:
+        request.chosen_language = chosen
+        # The rest of this request (the "signed in" message, say) speaks it already.
+        translation.activate(chosen)
+        request.LANGUAGE_CODE = chosen
+    elif getattr(request, "LANGUAGE_CODE", None) in dict(settings.LANGUAGES):
+        Profile.objects.update_or_create(user=user, defaults={"language": request.LANGUAGE_CODE})
 
 
 @require_POST
@@ -34,17 +44,8 @@ def choose_language(request: HttpRequest) -> HttpResponse:
         return redirect(next_url)
     if request.user.is_authenticated:
         Profile.objects.update_or_create(user=request.user, defaults={"language": language})
-        request.session[SESSION_LANGUAGE] = language
     response = redirect(next_url)
-    response.set_cookie(
-        settings.LANGUAGE_COOKIE_NAME,
-        language,
-        max_age=settings.LANGUAGE_COOKIE_AGE,
-        path=settings.LANGUAGE_COOKIE_PATH,
-        secure=settings.LANGUAGE_COOKIE_SECURE,
-        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
-        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
-    )
+    set_language_cookie(response, language)
     return response
 
 

@@ -245,7 +245,8 @@ class ActionView:
         """The card's light when the action was agreed and now, e.g. "yellow → green"."""
         if self.before is None or self.now is None or self.before.round_id == self.now.round_id:
             return ""
-        return f"{_light_word(self.before.light) or _('not enough votes')} → {_light_word(self.now.light) or _('not enough votes')}"
+        too_few = _("not enough votes")
+        return f"{_light_word(self.before.light) or too_few} → {_light_word(self.now.light) or too_few}"
 
 
 @dataclass

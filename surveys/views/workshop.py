@@ -18,6 +18,7 @@ from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -57,7 +58,9 @@ def state_url(workshop: Workshop, view: str) -> str:
 
 
 def _etag(state: dict, view: str) -> str:
-    return '"' + hashlib.sha256(repr((view, sorted(state.items()))).encode()).hexdigest()[:24] + '"'
+    """The fragment's tag: its view, its state and the language it is written in."""
+    parts = (view, translation.get_language(), sorted(state.items()))
+    return '"' + hashlib.sha256(repr(parts).encode()).hexdigest()[:24] + '"'
 
 
 @require_GET
@@ -240,7 +243,7 @@ def workshop_phone(request: HttpRequest, workshop_id: int) -> HttpResponse:
         "workshop": workshop,
         "s": state,
         "own": own,
-        "own_colour": Colour(own["colour"]).label if own.get("colour") else "",
+        "own_colour": str(Colour(own["colour"]).label).lower() if own.get("colour") else "",
         "colours": [(c.value, c.label) for c in Colour],
         "trends": [(t.value, t.label) for t in Trend],
         "state_url": state_url(workshop, "phone") + f"?at={state['state']}:{state['card_id']}",

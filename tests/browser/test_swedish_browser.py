@@ -9,7 +9,7 @@ from pathlib import Path
 import polib
 import pytest
 
-from surveys.models import HealthCard, Profile
+from surveys.models import HealthCard, Profile, Result
 from surveys.services import tribe_create
 from tests.browser.conftest import ARTIFACTS, axe_violations
 from tests.factories import add_member, add_tribe_role, cast, make_round, make_squad, make_user
@@ -37,6 +37,11 @@ SOURCES = {
     "surveys/forms.py",
     "surveys/models.py",
     "surveys/views/vote.py",
+    "surveys/views/results.py",
+    "surveys/charts.py",
+    "surveys/matrix.py",
+    "surveys/support.py",
+    "surveys/progress.py",
 }
 SPLIT = re.compile(r"%\([a-z_0-9]+\)[sdf]|%%|\{[a-z_]+\}|<[^>]+>")
 
@@ -131,12 +136,21 @@ def test_a_swedish_squad_votes_and_reads_its_results_in_swedish(swedish_squad, l
     page.screenshot(path=str(ARTIFACTS / "vote-swedish-phone.png"))
 
     rnd.close()
+    # The squad agreed a colour for one card in its workshop: the matrix shows it, and the vote.
+    Result.objects.filter(round=rnd, squad=squad, card=cards[1]).update(
+        agreed_colour="yellow", agreed_trend="stable"
+    )
     page.get_by_role("button", name="Meny").click()
     page.get_by_role("button", name="Logga ut").click()
     sign_in_in_swedish(page, live_server, "lena")
 
     page.goto(f"{live_server.url}/tribes/{tribe.slug}/")
     assert page.get_by_role("heading", name="Betalningar: tribens hälsa").is_visible()
+    assert "överenskommet" in page.inner_text("table.matrix") and "rösterna:" in page.inner_text(
+        "table.matrix"
+    )
+    page.get_by_role("button", name="Meny").click()  # the folded navigation's words are checked too
+    page.wait_for_selector("#main-nav.show")
     assert page.get_by_text("Så läser du det här").is_visible()
     assert english_left(page) == []
     page.screenshot(path=str(ARTIFACTS / "dashboard-swedish-phone.png"), full_page=True)
